@@ -1,0 +1,23 @@
+# The two entry points the README opens with:
+#   make demo   sets everything up (idempotent) and runs vlm on the bundled default model
+#   make test   runs the test suite (release build: the numeric tests are slow in debug)
+SWIFT_TEST_FLAGS = -c release -Xswiftc -enable-testing --scratch-path .build-test
+VLM = .build/release/vlm
+
+.PHONY: setup demo test build clean
+
+setup:
+	bash scripts/setup.sh
+
+build:
+	swift build -c release --product vlm
+
+demo: setup
+	$(VLM) generate --prompt "What is the capital of France?" --max-tokens 32
+
+test:
+	bash scripts/setup.sh --no-build
+	VLM_REQUIRE_MODELS=1 swift test $(SWIFT_TEST_FLAGS)
+
+clean:
+	rm -rf .build .build-test

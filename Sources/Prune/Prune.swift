@@ -1,0 +1,2 @@
+/// Prune: visual-token reducers behind one protocol (see ../shared/REDUCERS.md).
+public enum PruneModule {}

@@ -1,0 +1,138 @@
+/// Causal grouped-query attention over uncompressed cached keys and values.
+///
+/// One query row (decode) uses SIMD dot products straight from the cache; many query rows
+/// (prefill) widen one kv head's keys and values to Float once and use two sgemms per chunk of
+/// queries, so that attention over a long prompt runs at BLAS speed and its score matrix stays
+/// small (chunks of `queryChunk` rows).
+public enum DenseAttention {
+    static let queryChunk = 128
+
+    public static func run<E: DenseCacheElement>(
+        shape: KVCacheShape, keys: UnsafePointer<E>, values: UnsafePointer<E>, cached: Int,
+        queries: UnsafePointer<Float>, tokens: Int, scale: Float, window: Int?,
+        output: UnsafeMutablePointer<Float>
+    ) {
+        if tokens <= 4 {
+            decode(shape: shape, keys: keys, values: values, cached: cached, queries: queries,
+                   tokens: tokens, scale: scale, window: window, output: output)
+        } else {
+            prefill(shape: shape, keys: keys, values: values, cached: cached, queries: queries,
+                    tokens: tokens, scale: scale, window: window, output: output)
+        }
+    }
+
+    /// The keys query row t may see: [lo, hi) in cache positions.
+    @inline(__always)
+    static func visibleRange(cached: Int, tokens: Int, t: Int, window: Int?) -> (Int, Int) {
+        let position = cached - tokens + t
+        let lo = window.map { max(0, position - $0 + 1) } ?? 0
+        return (lo, position + 1)
+    }
+
+    static func decode<E: DenseCacheElement>(
+        shape: KVCacheShape, keys: UnsafePointer<E>, values: UnsafePointer<E>, cached: Int,
+        queries: UnsafePointer<Float>, tokens: Int, scale: Float, window: Int?,
+        output: UnsafeMutablePointer<Float>
+    ) {
+        let hd = shape.headDim, kvw = shape.kvWidth, qw = shape.queryWidth
+        let group = shape.heads / shape.kvHeads
+        let jobs = tokens * shape.heads
+        Parallel.forRange(jobs) { start, end in
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: cached)
+            let row = UnsafeMutablePointer<Float>.allocate(capacity: hd)
+            defer { scores.deallocate(); row.deallocate() }
+            for job in start..<end {
+                let t = job / shape.heads, h = job % shape.heads, kvh = h / group
+                let (lo, hi) = visibleRange(cached: cached, tokens: tokens, t: t, window: window)
+                let q = queries + t * qw + h * hd
+                for j in lo..<hi {
+                    E.load(keys + j * kvw + kvh * hd, row, count: hd)
+                    scores[j - lo] = dot(q, row, hd) * scale
+                }
+                Softmax.inPlace(scores, count: hi - lo)
+                let out = output + t * qw + h * hd
+                out.initialize(repeating: 0, count: hd)
+                for j in lo..<hi {
+                    E.load(values + j * kvw + kvh * hd, row, count: hd)
+                    axpy(scores[j - lo], row, out, hd)
+                }
+            }
+        }
+    }
+
+    static func prefill<E: DenseCacheElement>(
+        shape: KVCacheShape, keys: UnsafePointer<E>, values: UnsafePointer<E>, cached: Int,
+        queries: UnsafePointer<Float>, tokens: Int, scale: Float, window: Int?,
+        output: UnsafeMutablePointer<Float>
+    ) {
+        let hd = shape.headDim, kvw = shape.kvWidth, qw = shape.queryWidth
+        let group = shape.heads / shape.kvHeads
+        let kf = UnsafeMutablePointer<Float>.allocate(capacity: cached * hd)
+        let vf = UnsafeMutablePointer<Float>.allocate(capacity: cached * hd)
+        let chunk = min(queryChunk, tokens)
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: chunk * cached)
+        defer { kf.deallocate(); vf.deallocate(); scores.deallocate() }
+        for kvh in 0..<shape.kvHeads {
+            Parallel.forRange(cached, minChunk: 64) { s, e in
+                for j in s..<e {
+                    E.load(keys + j * kvw + kvh * hd, kf + j * hd, count: hd)
+                    E.load(values + j * kvw + kvh * hd, vf + j * hd, count: hd)
+                }
+            }
+            for h in kvh * group..<(kvh + 1) * group {
+                var t0 = 0
+                while t0 < tokens {
+                    let n = min(chunk, tokens - t0)
+                    // Keys beyond the last query's position are never visible: skip them.
+                    let (_, hiLast) = visibleRange(cached: cached, tokens: tokens, t: t0 + n - 1, window: window)
+                    let (loFirst, _) = visibleRange(cached: cached, tokens: tokens, t: t0, window: window)
+                    let span = hiLast - loFirst
+                    BLAS.gemmABt(m: n, n: span, k: hd, a: queries + t0 * qw + h * hd, lda: qw,
+                                 b: kf + loFirst * hd, ldb: hd, c: scores, ldc: span, alpha: scale)
+                    Parallel.forRange(n, minChunk: 8) { s, e in
+                        for r in s..<e {
+                            let (lo, hi) = visibleRange(cached: cached, tokens: tokens, t: t0 + r, window: window)
+                            let rowScores = scores + r * span
+                            let a = lo - loFirst, b = hi - loFirst
+                            for j in 0..<a { rowScores[j] = 0 }
+                            Softmax.inPlace(rowScores + a, count: b - a)
+                            for j in b..<span { rowScores[j] = 0 }
+                        }
+                    }
+                    BLAS.gemm(m: n, n: hd, k: span, a: scores, lda: span, b: vf + loFirst * hd, ldb: hd,
+                              c: output + t0 * qw + h * hd, ldc: qw)
+                    t0 += n
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc0 = SIMD8<Float>(repeating: 0), acc1 = SIMD8<Float>(repeating: 0)
+        var i = 0
+        while i + 16 <= n {
+            acc0.addProduct(UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self),
+                            UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self))
+            acc1.addProduct(UnsafeRawPointer(a + i + 8).loadUnaligned(as: SIMD8<Float>.self),
+                            UnsafeRawPointer(b + i + 8).loadUnaligned(as: SIMD8<Float>.self))
+            i += 16
+        }
+        var s = (acc0 + acc1).sum()
+        while i < n { s += a[i] * b[i]; i += 1 }
+        return s
+    }
+
+    @inline(__always)
+    static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        let a = SIMD8<Float>(repeating: alpha)
+        var i = 0
+        while i + 8 <= n {
+            var yv = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self)
+            yv.addProduct(a, UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self))
+            UnsafeMutableRawPointer(y + i).storeBytes(of: yv, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < n { y[i] += alpha * x[i]; i += 1 }
+    }
+}

@@ -1,0 +1,39 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Element-wise activation functions used by decoder MLPs and ViTs.
+public enum Activation: String, Sendable {
+    /// x * sigmoid(x): Llama, Qwen2, SmolLM2.
+    case silu
+    /// The tanh approximation of GELU (`gelu_pytorch_tanh`): Gemma 3, SigLIP.
+    case geluTanh
+    /// Exact GELU with erf: CLIP-L projectors, DINOv2.
+    case gelu
+    /// x * sigmoid(1.702 x): OpenAI CLIP.
+    case quickGelu
+
+    @inlinable
+    public func callAsFunction(_ x: Float) -> Float {
+        switch self {
+        case .silu: return x / (1 + expf(-x))
+        case .geluTanh:
+            let c: Float = 0.7978845608028654  // sqrt(2 / pi)
+            return 0.5 * x * (1 + tanhf(c * (x + 0.044715 * x * x * x)))
+        case .gelu: return 0.5 * x * (1 + erff(x * 0.7071067811865476))
+        case .quickGelu: return x / (1 + expf(-1.702 * x))
+        }
+    }
+
+    /// In place over `count` floats.
+    @inlinable
+    public func apply(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { x[i] = self(x[i]) }
+    }
+
+    /// Gated MLP activation: gate[i] = act(gate[i]) * up[i], in place in `gate`.
+    @inlinable
+    public func applyGated(_ gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int) {
+        for i in 0..<count { gate[i] = self(gate[i]) * up[i] }
+    }
+}
