@@ -1,0 +1,201 @@
+/// A decoder-only transformer (Llama, Qwen2, Gemma 3) running on the CPU.
+///
+/// The forward pass takes a block of T input rows (token embeddings, or visual embeddings a
+/// vision-language model splices in) and appends their keys and values to a `KVCache`. The
+/// same code serves prefill (T large: every linear layer is one matrix product through BLAS on
+/// dequantized weight tiles) and decode (T = 1: SIMD mat-vec directly on quantized blocks).
+public final class DecoderModel {
+    public let config: DecoderConfig
+    public let weights: DecoderWeights
+    private let globalRope: RotaryEmbedding
+    private let localRope: RotaryEmbedding
+    private var workspace = Workspace()
+
+    public init(config: DecoderConfig, weights: DecoderWeights) throws {
+        try config.validate()
+        try weights.validate(against: config)
+        self.config = config
+        self.weights = weights
+        globalRope = RotaryEmbedding(layout: config.ropeLayout, rotaryDims: config.headDim,
+                                     base: config.ropeTheta, scalingFactor: config.ropeScaling)
+        localRope = RotaryEmbedding(layout: config.ropeLayout, rotaryDims: config.headDim,
+                                    base: config.localRopeTheta ?? config.ropeTheta)
+    }
+
+    /// A new, empty cache for one sequence of at most `capacity` tokens.
+    public func makeCache(_ type: KVCacheType = .f16, capacity: Int? = nil) -> KVCache {
+        type.makeCache(shape: KVCacheShape(layers: config.layerCount, heads: config.headCount,
+                                           kvHeads: config.kvHeadCount, headDim: config.headDim,
+                                           capacity: min(capacity ?? config.contextLength, config.contextLength)))
+    }
+
+    /// Writes the input embeddings of `tokens` (scaled as the family requires) into `out`,
+    /// `tokens.count` rows of `hiddenSize`. Throws on an id outside the vocabulary.
+    public func embed(_ tokens: [Int32], into out: UnsafeMutablePointer<Float>) throws {
+        let d = config.hiddenSize
+        for (i, t) in tokens.enumerated() {
+            guard t >= 0, Int(t) < config.vocabSize else {
+                throw VLMError.usage("token id \(t) is outside the vocabulary of \(config.vocabSize)")
+            }
+            weights.embedding.dequantizeRows(Int(t)..<Int(t) + 1, into: out + i * d)
+        }
+        if let s = config.embeddingScale {
+            // transformers multiplies by the scale rounded to the activation dtype (float32 here).
+            for i in 0..<tokens.count * d { out[i] *= s }
+        }
+    }
+
+    /// Which logits a forward pass returns.
+    public enum LogitsRequest { case none, last, all }
+
+    /// Runs `tokens` through the model after what `cache` already holds; returns logits as asked
+    /// (`vocabSize` floats per returned row).
+    @discardableResult
+    public func forward(tokens: [Int32], cache: KVCache, logits: LogitsRequest = .last) throws -> [Float] {
+        var x = [Float](repeating: 0, count: tokens.count * config.hiddenSize)
+        try x.withUnsafeMutableBufferPointer { try embed(tokens, into: $0.baseAddress!) }
+        return try forward(embeddings: &x, rows: tokens.count, cache: cache, logits: logits)
+    }
+
+    /// Rows processed per pass through the layers. Longer inputs run in chunks of this size, so
+    /// scratch memory stays bounded however long the prompt (as llama.cpp's micro-batches).
+    public var batchSize = 512
+
+    /// Runs `rows` rows of input embeddings (overwritten: the buffer becomes the residual stream).
+    public func forward(embeddings x: inout [Float], rows t: Int, cache: KVCache,
+                        logits: LogitsRequest = .last) throws -> [Float] {
+        let c = config, d = c.hiddenSize
+        precondition(x.count == t * d, "embedding buffer does not hold \(t) rows")
+        guard t > 0 else { return [] }
+        let start = cache.count(layer: 0)
+        guard start + t <= cache.shape.capacity else {
+            throw VLMError.usage("the sequence needs \(start + t) tokens, over the context limit of \(cache.shape.capacity)")
+        }
+        var out: [Float] = []
+        try x.withUnsafeMutableBufferPointer { xb in
+            var r0 = 0
+            while r0 < t {
+                let n = min(batchSize, t - r0)
+                let rows = xb.baseAddress! + r0 * d
+                try runLayers(rows, count: n, cache: cache)
+                let want: LogitsRequest = logits == .all ? .all : (logits == .last && r0 + n == t ? .last : .none)
+                out += computeLogits(rows, count: n, want)
+                r0 += n
+            }
+        }
+        return out
+    }
+
+    /// One chunk of rows through every layer, appending its keys and values to `cache`.
+    private func runLayers(_ x: UnsafeMutablePointer<Float>, count t: Int, cache: KVCache) throws {
+        let c = config
+        let start = cache.count(layer: 0)
+        let positions = (0..<t).map { Int32(start + $0) }
+        workspace.reserve(rows: t, config: c)
+        let ws = workspace
+        let qw = c.headCount * c.headDim, kvw = c.kvHeadCount * c.headDim, d = c.hiddenSize
+
+        for (li, layer) in weights.layers.enumerated() {
+            // Attention block.
+            rmsNorm(x, ws.normed, rows: t, layer.attentionNorm)
+            layer.query.matMul(ws.normed, rows: t, ws.q)
+            layer.key.matMul(ws.normed, rows: t, ws.k)
+            layer.value.matMul(ws.normed, rows: t, ws.v)
+            addBias(layer.queryBias, ws.q, rows: t)
+            addBias(layer.keyBias, ws.k, rows: t)
+            addBias(layer.valueBias, ws.v, rows: t)
+            if let qn = layer.queryNorm, let kn = layer.keyNorm {
+                rmsNorm(ws.q, ws.q, rows: t * c.headCount, width: c.headDim, qn)
+                rmsNorm(ws.k, ws.k, rows: t * c.kvHeadCount, width: c.headDim, kn)
+            }
+            let global = c.isGlobalLayer(li)
+            let rope = global ? globalRope : localRope
+            positions.withUnsafeBufferPointer { p in
+                rope.apply(ws.q, tokens: t, rowStride: qw, heads: c.headCount, headDim: c.headDim, positions: p.baseAddress!)
+                rope.apply(ws.k, tokens: t, rowStride: kvw, heads: c.kvHeadCount, headDim: c.headDim, positions: p.baseAddress!)
+            }
+            try cache.append(layer: li, keys: ws.k, values: ws.v, tokens: t)
+            cache.attend(layer: li, queries: ws.q, tokens: t, scale: c.attentionScale,
+                         window: global ? nil : c.slidingWindow, output: ws.attention)
+            layer.output.matMul(ws.attention, rows: t, ws.projected)
+            if let post = layer.postAttentionNorm { rmsNorm(ws.projected, ws.projected, rows: t, post) }
+            add(ws.projected, into: x, count: t * d)
+
+            // MLP block.
+            rmsNorm(x, ws.normed, rows: t, layer.mlpNorm)
+            layer.gate.matMul(ws.normed, rows: t, ws.gate)
+            layer.up.matMul(ws.normed, rows: t, ws.up)
+            c.activation.applyGated(ws.gate, up: ws.up, count: t * c.intermediateSize)
+            layer.down.matMul(ws.gate, rows: t, ws.projected)
+            if let post = layer.postMLPNorm { rmsNorm(ws.projected, ws.projected, rows: t, post) }
+            add(ws.projected, into: x, count: t * d)
+        }
+    }
+
+    /// Final norm and output head over the requested rows of a chunk's residual stream.
+    private func computeLogits(_ x: UnsafeMutablePointer<Float>, count t: Int, _ request: LogitsRequest) -> [Float] {
+        if request == .none { return [] }
+        let first = request == .last ? t - 1 : 0
+        let n = t - first
+        let ws = workspace
+        rmsNorm(x + first * config.hiddenSize, ws.normed, rows: n, weights.finalNorm)
+        var out = [Float](repeating: 0, count: n * config.vocabSize)
+        out.withUnsafeMutableBufferPointer { weights.outputHead.matMul(ws.normed, rows: n, $0.baseAddress!) }
+        return out
+    }
+
+    // MARK: - Small helpers
+
+    private func rmsNorm(_ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int,
+                         width: Int? = nil, _ w: [Float]) {
+        w.withUnsafeBufferPointer { wb in
+            Norms.rmsNorm(x, y, rows: rows, width: width ?? config.hiddenSize, weight: wb.baseAddress!,
+                          eps: config.rmsNormEps, weightOffset: config.normWeightOffset)
+        }
+    }
+
+    private func addBias(_ bias: [Float]?, _ y: UnsafeMutablePointer<Float>, rows: Int) {
+        guard let bias else { return }
+        let n = bias.count
+        for r in 0..<rows { for j in 0..<n { y[r * n + j] += bias[j] } }
+    }
+
+    private func add(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { dst[i] += src[i] }
+    }
+}
+
+/// Scratch buffers for one forward pass, grown to the largest block seen and reused, so a
+/// decode step allocates nothing.
+final class Workspace {
+    private(set) var rows = 0
+    var normed: UnsafeMutablePointer<Float> = .allocate(capacity: 1)
+    var q: UnsafeMutablePointer<Float> = .allocate(capacity: 1)
+    var k: UnsafeMutablePointer<Float> = .allocate(capacity: 1)
+    var v: UnsafeMutablePointer<Float> = .allocate(capacity: 1)
+    var attention: UnsafeMutablePointer<Float> = .allocate(capacity: 1)
+    var projected: UnsafeMutablePointer<Float> = .allocate(capacity: 1)
+    var gate: UnsafeMutablePointer<Float> = .allocate(capacity: 1)
+    var up: UnsafeMutablePointer<Float> = .allocate(capacity: 1)
+
+    func reserve(rows t: Int, config c: DecoderConfig) {
+        guard t > rows else { return }
+        free()
+        let qw = c.headCount * c.headDim, kvw = c.kvHeadCount * c.headDim
+        normed = .allocate(capacity: t * c.hiddenSize)
+        q = .allocate(capacity: t * qw)
+        k = .allocate(capacity: t * kvw)
+        v = .allocate(capacity: t * kvw)
+        attention = .allocate(capacity: t * qw)
+        projected = .allocate(capacity: t * c.hiddenSize)
+        gate = .allocate(capacity: t * c.intermediateSize)
+        up = .allocate(capacity: t * c.intermediateSize)
+        rows = t
+    }
+
+    private func free() {
+        for p in [normed, q, k, v, attention, projected, gate, up] { p.deallocate() }
+    }
+
+    deinit { free() }
+}

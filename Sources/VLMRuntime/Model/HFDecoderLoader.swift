@@ -1,0 +1,121 @@
+import Foundation
+
+/// Builds a `DecoderModel` from a Hugging Face checkpoint directory (`config.json` plus
+/// safetensors), reading `model_type` to pick the family and transformers' tensor names.
+/// Weights stay memory-mapped in their stored dtype (F32, F16 or BF16).
+public enum HFDecoderLoader {
+    public static func load(directory: String) throws -> DecoderModel {
+        let config = try loadConfig(directory: directory)
+        let checkpoint = try SafetensorsCheckpoint(directory: directory)
+        return try load(config: config, checkpoint: checkpoint, prefix: "model.")
+    }
+
+    /// Reads `config.json` (or, for a VLM, its `text_config`) into a `DecoderConfig`.
+    public static func loadConfig(directory: String) throws -> DecoderConfig {
+        let path = directory + "/config.json"
+        guard let data = FileManager.default.contents(atPath: path),
+              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { throw VLMError.badInput("\(path): missing or not a JSON object") }
+        return try config(fromJSON: json, source: path)
+    }
+
+    public static func config(fromJSON j: [String: Any], source: String) throws -> DecoderConfig {
+        func int(_ k: String) throws -> Int {
+            guard let v = (j[k] as? NSNumber)?.intValue else { throw VLMError.badInput("\(source): missing integer '\(k)'") }
+            return v
+        }
+        func optInt(_ k: String) -> Int? { (j[k] as? NSNumber)?.intValue }
+        func optFloat(_ k: String) -> Float? { (j[k] as? NSNumber)?.floatValue }
+        let modelType = j["model_type"] as? String ?? ""
+        let family: DecoderConfig.Family
+        switch modelType {
+        case "llama", "mistral": family = .llama
+        case "qwen2": family = .qwen2
+        case "gemma3_text", "gemma3": family = .gemma3
+        default: throw VLMError.unsupported("\(source): model_type '\(modelType)' (supported: llama, qwen2, gemma3_text)")
+        }
+        let hidden = try int("hidden_size"), heads = try int("num_attention_heads")
+        guard heads > 0 else { throw VLMError.badInput("\(source): num_attention_heads is 0") }
+        let ropeParameters = (j["rope_parameters"] as? [String: Any]) ?? (j["rope_scaling"] as? [String: Any])
+        // transformers 5 nests RoPE settings per layer type for Gemma 3, flat for the others.
+        func ropeTheta(_ layerType: String?) -> Float? {
+            if let layerType, let nested = ropeParameters?[layerType] as? [String: Any] {
+                return (nested["rope_theta"] as? NSNumber)?.floatValue
+            }
+            return (ropeParameters?["rope_theta"] as? NSNumber)?.floatValue ?? optFloat("rope_theta")
+        }
+        let activationName = (j["hidden_act"] as? String) ?? (j["hidden_activation"] as? String) ?? "silu"
+        let activation: Activation
+        switch activationName {
+        case "silu": activation = .silu
+        case "gelu_pytorch_tanh", "gelu_new": activation = .geluTanh
+        case "gelu": activation = .gelu
+        default: throw VLMError.unsupported("\(source): activation '\(activationName)'")
+        }
+        var c = DecoderConfig(
+            family: family, hiddenSize: hidden, layerCount: try int("num_hidden_layers"), headCount: heads,
+            kvHeadCount: optInt("num_key_value_heads") ?? heads, headDim: optInt("head_dim") ?? hidden / heads,
+            intermediateSize: try int("intermediate_size"), vocabSize: try int("vocab_size"),
+            contextLength: optInt("max_position_embeddings") ?? 4096,
+            rmsNormEps: optFloat("rms_norm_eps") ?? 1e-6, activation: activation,
+            ropeTheta: ropeTheta(family == .gemma3 ? "full_attention" : nil) ?? (family == .gemma3 ? 1_000_000 : 10000),
+            ropeLayout: .splitHalf)
+        if let type = ropeParameters?["rope_type"] as? String ?? ropeParameters?["type"] as? String, type == "linear",
+           let factor = (ropeParameters?["factor"] as? NSNumber)?.floatValue {
+            c.ropeScaling = factor
+        }
+        switch family {
+        case .llama: break
+        case .qwen2: c.hasQKVBias = true
+        case .gemma3:
+            Gemma3Family.applyGemma3Switches(&c, slidingWindow: optInt("sliding_window") ?? 512,
+                                             queryPreAttentionScalar: optFloat("query_pre_attn_scalar") ?? Float(c.headDim))
+            c.localRopeTheta = ropeTheta("sliding_attention") ?? optFloat("rope_local_base_freq") ?? Gemma3Family.localRopeTheta
+            c.normWeightOffset = 1
+            if let types = j["layer_types"] as? [String] {
+                guard types.count == c.layerCount else { throw VLMError.badInput("\(source): layer_types has \(types.count) entries for \(c.layerCount) layers") }
+                c.globalLayers = types.map { $0 == "full_attention" }
+            } else if let pattern = optInt("sliding_window_pattern") ?? optInt("_sliding_window_pattern") {
+                c.slidingWindowPattern = pattern
+            }
+        }
+        return c
+    }
+
+    /// Loads the decoder tensors named `<prefix>layers.N...` (prefix "model." for a causal LM,
+    /// "model.language_model." or "language_model.model." inside a VLM).
+    public static func load(config: DecoderConfig, checkpoint ck: SafetensorsCheckpoint, prefix: String,
+                            lmHeadName: String = "lm_head.weight") throws -> DecoderModel {
+        try config.validate()
+        var layers: [DecoderLayerWeights] = []
+        for i in 0..<config.layerCount {
+            let b = "\(prefix)layers.\(i)."
+            var l = DecoderLayerWeights(
+                attentionNorm: try ck.floats(named: b + "input_layernorm.weight"),
+                query: try ck.matrix(named: b + "self_attn.q_proj.weight"), key: try ck.matrix(named: b + "self_attn.k_proj.weight"),
+                value: try ck.matrix(named: b + "self_attn.v_proj.weight"), output: try ck.matrix(named: b + "self_attn.o_proj.weight"),
+                mlpNorm: try ck.floats(named: b + (config.hasSandwichNorms ? "pre_feedforward_layernorm.weight" : "post_attention_layernorm.weight")),
+                gate: try ck.matrix(named: b + "mlp.gate_proj.weight"), up: try ck.matrix(named: b + "mlp.up_proj.weight"),
+                down: try ck.matrix(named: b + "mlp.down_proj.weight"))
+            if config.hasQKVBias {
+                l.queryBias = try ck.floats(named: b + "self_attn.q_proj.bias")
+                l.keyBias = try ck.floats(named: b + "self_attn.k_proj.bias")
+                l.valueBias = try ck.floats(named: b + "self_attn.v_proj.bias")
+            }
+            if config.hasQKNorm {
+                l.queryNorm = try ck.floats(named: b + "self_attn.q_norm.weight")
+                l.keyNorm = try ck.floats(named: b + "self_attn.k_norm.weight")
+            }
+            if config.hasSandwichNorms {
+                l.postAttentionNorm = try ck.floats(named: b + "post_attention_layernorm.weight")
+                l.postMLPNorm = try ck.floats(named: b + "post_feedforward_layernorm.weight")
+            }
+            layers.append(l)
+        }
+        let embedding = try ck.matrix(named: prefix + "embed_tokens.weight")
+        let head = ck.contains(lmHeadName) ? try ck.matrix(named: lmHeadName) : embedding
+        let weights = DecoderWeights(embedding: embedding, layers: layers,
+                                     finalNorm: try ck.floats(named: prefix + "norm.weight"), outputHead: head)
+        return try DecoderModel(config: config, weights: weights)
+    }
+}

@@ -1,0 +1,79 @@
+/// A linear layer's weight, [rows x cols], one output feature per row, stored in any supported
+/// ggml type (quantized blocks, F16, BF16 or F32), usually straight from a memory-mapped file.
+///
+/// - `matVec` (decode, one token) reads the stored blocks directly with fused SIMD kernels:
+///   the model is never dequantized as a whole.
+/// - `matMul` (prefill, many tokens) dequantizes a tile of rows at a time into a scratch
+///   buffer and hands it to OpenBLAS's sgemm, whose cost dwarfs the dequantization.
+public struct WeightMatrix: @unchecked Sendable {
+    public let type: GGMLType
+    public let rows: Int
+    public let cols: Int
+    public let data: UnsafeRawPointer
+    /// Keeps the memory behind `data` alive (a mapped file, or an owned buffer).
+    public let owner: AnyObject
+    /// Bytes per row.
+    public let rowBytes: Int
+
+    public init(type: GGMLType, rows: Int, cols: Int, data: UnsafeRawPointer, owner: AnyObject) {
+        precondition(cols % type.blockSize == 0, "row length \(cols) is not a whole number of \(type) blocks")
+        self.type = type; self.rows = rows; self.cols = cols; self.data = data; self.owner = owner
+        rowBytes = cols / type.blockSize * type.blockBytes
+    }
+
+    /// A float32 matrix that owns its values (tests, converted weights).
+    public init(rows: Int, cols: Int, floats: [Float]) {
+        precondition(floats.count == rows * cols)
+        let storage = FloatStorage(floats)
+        self.init(type: .f32, rows: rows, cols: cols, data: UnsafeRawPointer(storage.pointer), owner: storage)
+    }
+
+    public func dequantizeRows(_ range: Range<Int>, into dst: UnsafeMutablePointer<Float>) {
+        Dequantize.row(type, data + range.lowerBound * rowBytes, dst, count: range.count * cols)
+    }
+
+    /// y[rows] = W x[cols], rows split across `Parallel.threadCount` threads.
+    public func matVec(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+        let kernel = QuantDot(type: type, cols: cols, x: x)
+        Parallel.forRange(rows, granularity: 8, minChunk: 64) { start, end in
+            kernel.rows(start..<end, data: data, rowBytes: rowBytes, y: y)
+        }
+        kernel.release()
+    }
+
+    /// Y[t x rows] = X[t x cols] Wᵀ.
+    public func matMul(_ x: UnsafePointer<Float>, rows t: Int, _ y: UnsafeMutablePointer<Float>) {
+        if t <= 2 {
+            for i in 0..<t { matVec(x + i * cols, y + i * rows) }
+            return
+        }
+        if type == .f32 {
+            BLAS.gemmABt(m: t, n: rows, k: cols, a: x, lda: cols, b: data.assumingMemoryBound(to: Float.self),
+                         ldb: cols, c: y, ldc: rows)
+            return
+        }
+        // Tiles of at most ~4 M floats (16 MB) so that even a 256k-vocabulary head stays bounded.
+        let tileRows = max(8, min(rows, (4 << 20) / cols))
+        let tile = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * cols)
+        defer { tile.deallocate() }
+        var r0 = 0
+        while r0 < rows {
+            let n = min(tileRows, rows - r0)
+            Parallel.forRange(n, minChunk: 16) { s, e in
+                dequantizeRows(r0 + s..<r0 + e, into: tile + s * cols)
+            }
+            BLAS.gemmABt(m: t, n: n, k: cols, a: x, lda: cols, b: tile, ldb: cols, c: y + r0, ldc: rows)
+            r0 += n
+        }
+    }
+}
+
+/// Owned float storage for `WeightMatrix(rows:cols:floats:)`.
+final class FloatStorage {
+    let pointer: UnsafeMutablePointer<Float>
+    init(_ values: [Float]) {
+        pointer = .allocate(capacity: max(1, values.count))
+        values.withUnsafeBufferPointer { pointer.initialize(from: $0.baseAddress!, count: values.count) }
+    }
+    deinit { pointer.deallocate() }
+}

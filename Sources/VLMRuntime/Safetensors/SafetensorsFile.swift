@@ -1,0 +1,152 @@
+import Foundation
+
+/// A safetensors file, memory-mapped: an 8-byte little-endian header length, a JSON header
+/// naming each tensor's dtype, shape and byte range, then the raw data. Every number in the
+/// header is checked against the file before any tensor is touched: a hostile header (absurd
+/// length, offsets past the end, a byte range that does not match the shape) is refused with
+/// `VLMError.badInput`.
+public final class SafetensorsFile {
+    public struct TensorInfo: Sendable {
+        public let name: String
+        public let dtype: DType
+        public let shape: [Int]
+        /// Absolute byte offset in the file and byte count.
+        public let offset: Int
+        public let byteCount: Int
+        public var elementCount: Int { shape.reduce(1, *) }
+    }
+
+    public enum DType: String, Sendable {
+        case f32 = "F32", f16 = "F16", bf16 = "BF16"
+        var size: Int { self == .f32 ? 4 : 2 }
+        var ggmlType: GGMLType {
+            switch self { case .f32: return .f32; case .f16: return .f16; case .bf16: return .bf16 }
+        }
+    }
+
+    /// The JSON header may not exceed this (real headers of 1,000-tensor models are ~100 KB).
+    public static let maxHeaderBytes = 64 << 20
+
+    public let path: String
+    public let tensors: [String: TensorInfo]
+    public let metadata: [String: String]
+    private let file: MappedFile
+
+    public init(path: String) throws {
+        self.path = path
+        file = try MappedFile(path: path)
+        func bad(_ what: String) -> VLMError { .badInput("\(path): \(what)") }
+        guard file.size >= 8 else { throw bad("too short for a safetensors header") }
+        let headerLength = Int(UInt64(littleEndian: file.base.loadUnaligned(as: UInt64.self)))
+        guard headerLength >= 2, headerLength <= Self.maxHeaderBytes, headerLength <= file.size - 8 else {
+            throw bad("header length \(headerLength) does not fit the file (\(file.size) bytes)")
+        }
+        let headerData = Data(bytes: file.base + 8, count: headerLength)
+        guard let json = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any] else {
+            throw bad("header is not a JSON object")
+        }
+        let dataStart = 8 + headerLength
+        let dataSize = file.size - dataStart
+        var tensors: [String: TensorInfo] = [:]
+        var metadata: [String: String] = [:]
+        for (name, value) in json {
+            if name == "__metadata__" {
+                for (k, v) in (value as? [String: Any]) ?? [:] { metadata[k] = v as? String }
+                continue
+            }
+            guard let entry = value as? [String: Any],
+                  let dtypeName = entry["dtype"] as? String,
+                  let shapeValues = entry["shape"] as? [Any],
+                  let offsets = entry["data_offsets"] as? [Any], offsets.count == 2
+            else { throw bad("tensor '\(name)' lacks dtype, shape or data_offsets") }
+            guard let dtype = DType(rawValue: dtypeName) else {
+                throw bad("tensor '\(name)' has unsupported dtype \(dtypeName) (supported: F32, F16, BF16)")
+            }
+            let shape = try shapeValues.map { v -> Int in
+                guard let n = (v as? NSNumber)?.intValue, n >= 0, n <= 1 << 40 else { throw bad("tensor '\(name)' has an invalid shape") }
+                return n
+            }
+            guard shape.count <= 8 else { throw bad("tensor '\(name)' has \(shape.count) dimensions") }
+            var elements = 1
+            for n in shape {
+                let (m, overflow) = elements.multipliedReportingOverflow(by: n)
+                guard !overflow, m <= 1 << 40 else { throw bad("tensor '\(name)' is too large") }
+                elements = m
+            }
+            guard let begin = (offsets[0] as? NSNumber)?.intValue, let end = (offsets[1] as? NSNumber)?.intValue,
+                  begin >= 0, end >= begin, end <= dataSize
+            else { throw bad("tensor '\(name)' has data offsets outside the file") }
+            guard end - begin == elements * dtype.size else {
+                throw bad("tensor '\(name)' has \(end - begin) bytes, its shape needs \(elements * dtype.size)")
+            }
+            tensors[name] = TensorInfo(name: name, dtype: dtype, shape: shape, offset: dataStart + begin, byteCount: end - begin)
+        }
+        self.tensors = tensors
+        self.metadata = metadata
+    }
+
+    public func tensor(named name: String) -> TensorInfo? { tensors[name] }
+
+    /// A 2-D tensor as a weight matrix [rows = shape[0], cols = shape[1]] read in place from the
+    /// mapping (PyTorch's Linear weight is [out_features, in_features], one output per row).
+    public func matrix(named name: String) throws -> WeightMatrix {
+        guard let t = tensors[name] else { throw VLMError.badInput("\(path): missing tensor \(name)") }
+        guard t.shape.count == 2 else { throw VLMError.badInput("\(path): tensor \(name) is not 2-D") }
+        return WeightMatrix(type: t.dtype.ggmlType, rows: t.shape[0], cols: t.shape[1],
+                            data: file.base + t.offset, owner: file)
+    }
+
+    /// Any tensor's values widened to Float (norm weights, biases).
+    public func floats(named name: String) throws -> [Float] {
+        guard let t = tensors[name] else { throw VLMError.badInput("\(path): missing tensor \(name)") }
+        let m = WeightMatrix(type: t.dtype.ggmlType, rows: 1, cols: t.elementCount, data: file.base + t.offset, owner: file)
+        var out = [Float](repeating: 0, count: t.elementCount)
+        out.withUnsafeMutableBufferPointer { m.dequantizeRows(0..<1, into: $0.baseAddress!) }
+        return out
+    }
+}
+
+/// The tensors of a Hugging Face checkpoint directory: `model.safetensors`, or the shards listed
+/// in `model.safetensors.index.json`, seen as one name -> tensor map.
+public final class SafetensorsCheckpoint {
+    public let directory: String
+    private let fileOf: [String: SafetensorsFile]
+
+    public init(directory: String) throws {
+        self.directory = directory
+        let index = directory + "/model.safetensors.index.json"
+        var files: [String: SafetensorsFile] = [:]
+        var fileOf: [String: SafetensorsFile] = [:]
+        if FileManager.default.fileExists(atPath: index) {
+            guard let data = FileManager.default.contents(atPath: index),
+                  let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                  let map = json["weight_map"] as? [String: String]
+            else { throw VLMError.badInput("\(index): not a safetensors index (no weight_map)") }
+            for (tensor, shard) in map {
+                guard !shard.contains("/") else { throw VLMError.badInput("\(index): shard name '\(shard)' leaves the directory") }
+                if files[shard] == nil { files[shard] = try SafetensorsFile(path: directory + "/" + shard) }
+                guard files[shard]!.tensor(named: tensor) != nil else {
+                    throw VLMError.badInput("\(index): tensor \(tensor) is not in \(shard)")
+                }
+                fileOf[tensor] = files[shard]
+            }
+        } else {
+            let single = try SafetensorsFile(path: directory + "/model.safetensors")
+            for name in single.tensors.keys { fileOf[name] = single }
+        }
+        self.fileOf = fileOf
+    }
+
+    public var tensorNames: [String] { Array(fileOf.keys) }
+    public func contains(_ name: String) -> Bool { fileOf[name] != nil }
+
+    public func matrix(named name: String) throws -> WeightMatrix {
+        guard let f = fileOf[name] else { throw VLMError.badInput("\(directory): missing tensor \(name)") }
+        return try f.matrix(named: name)
+    }
+
+    public func floats(named name: String) throws -> [Float] {
+        guard let f = fileOf[name] else { throw VLMError.badInput("\(directory): missing tensor \(name)") }
+        return try f.floats(named: name)
+    }
+}

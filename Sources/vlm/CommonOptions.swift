@@ -1,0 +1,64 @@
+import ArgumentParser
+import VLMRuntime
+
+/// The options every command shares (../shared/CONTRACT.md, "Common options").
+struct CommonOptions: ParsableArguments {
+    @Option(help: "Model: a .gguf file, a model directory, or an installed name (see `vlm models`).")
+    var model: String?
+
+    @Option(help: "KV cache storage: f32 or f16.")
+    var kvCache: String = "f16"
+
+    @Option(help: "Most tokens to generate.")
+    var maxTokens: Int = 256
+
+    @Option(help: "Sampling temperature; 0 is greedy.")
+    var temperature: Float = 0
+
+    @Option(help: "Keep only the K most likely tokens (0: off).")
+    var topK: Int = 0
+
+    @Option(help: "Nucleus sampling: keep the smallest set with this probability mass (1: off).")
+    var topP: Float = 1
+
+    @Option(help: "Drop tokens less likely than this fraction of the most likely one (0: off).")
+    var minP: Float = 0
+
+    @Option(help: "Repetition penalty over the last 64 tokens (1: off).")
+    var repeatPenalty: Float = 1
+
+    @Option(help: "Random seed for sampling.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Stop when the text contains this string (repeatable).")
+    var stop: [String] = []
+
+    @Option(help: "Worker threads (default: the number of cores).")
+    var threads: Int?
+
+    @Flag(help: "Print one JSON result object on stdout; logs go to stderr.")
+    var json = false
+
+    func validate() throws {
+        guard maxTokens >= 0 else { throw ValidationError("--max-tokens must be >= 0") }
+        if let t = threads, t < 1 || t > 1024 { throw ValidationError("--threads must be between 1 and 1024") }
+        guard KVCacheType(rawValue: kvCache) != nil else {
+            throw ValidationError("--kv-cache must be one of: \(KVCacheType.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        do { try sampling.validate() } catch let e as VLMError { throw ValidationError(e.description) }
+    }
+
+    var sampling: SamplingOptions {
+        SamplingOptions(temperature: temperature, topK: topK, topP: topP, minP: minP,
+                        repetitionPenalty: repeatPenalty, seed: seed)
+    }
+
+    var kvCacheType: KVCacheType { KVCacheType(rawValue: kvCache) ?? .f16 }
+
+    /// Applies `--threads` to the runtime's thread pool and OpenBLAS.
+    func applyThreads() {
+        let n = threads ?? System.coreCount
+        Parallel.threadCount = n
+        BLAS.setThreads(n)
+    }
+}

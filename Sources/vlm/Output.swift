@@ -1,0 +1,33 @@
+import Foundation
+import ArgumentParser
+import VLMRuntime
+
+/// stdout carries results only (text, or JSON objects); everything else goes to stderr.
+enum Output {
+    static func write(_ s: String) {
+        FileHandle.standardOutput.write(Data(s.utf8))
+    }
+}
+
+enum Log {
+    static func info(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+    static func warn(_ s: String) { FileHandle.standardError.write(Data(("warning: " + s + "\n").utf8)) }
+}
+
+/// Runs a command body and turns errors into the contract's exit codes with one clear line on
+/// stderr (and, in JSON mode, a result object whose `error` is set).
+enum CommandRunner {
+    static func run(json: Bool, input: String? = nil, _ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch let e as VLMError {
+            Log.info("vlm: \(e.description)")
+            if json {
+                var r = ResultRecord(input: input, model: "", prompt: "", text: "", kv_cache: "")
+                r.error = .init(kind: e.kind, message: e.description)
+                Output.write(r.jsonLine() + "\n")
+            }
+            throw ExitCode(e.exitCode)
+        }
+    }
+}
