@@ -38,6 +38,11 @@ public enum ModelLocator {
         throw VLMError.badInput("no model '\(wanted)': not a file or directory, and not one of: \(names)")
     }
 
+    public static func isDirectory(_ path: String) -> Bool {
+        var s = stat()
+        return stat(path, &s) == 0 && (s.st_mode & S_IFMT) == S_IFDIR
+    }
+
     public static func fileExists(_ path: String) -> Bool {
         var s = stat()
         return stat(path, &s) == 0
