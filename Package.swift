@@ -54,9 +54,12 @@ let package = Package(
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
                        providers: [.apt(["libpng-dev"])]),
 
+        // libjpeg reports fatal errors by longjmp only; this C layer turns them into return codes.
+        .target(name: "CJPEGShim", dependencies: ["CJPEG"], path: "Sources/CJPEGShim"),
+
         // Libraries.
         .target(name: "VLMRuntime", dependencies: ["COpenBLAS"], swiftSettings: optimizedSettings),
-        .target(name: "Vision", dependencies: ["VLMRuntime", "CJPEG", "CPNG", "CFFmpeg"],
+        .target(name: "Vision", dependencies: ["VLMRuntime", "CJPEGShim", "CPNG", "CFFmpeg"],
                 swiftSettings: optimizedSettings),
         .target(name: "Video", dependencies: ["VLMRuntime", "Vision", "CFFmpeg"],
                 swiftSettings: optimizedSettings),
@@ -69,7 +72,7 @@ let package = Package(
         ]),
 
         // One test target per library.
-        .testTarget(name: "VLMRuntimeTests", dependencies: ["VLMRuntime"]),
+        .testTarget(name: "VLMRuntimeTests", dependencies: ["VLMRuntime"], exclude: ["Fixtures"]),
         .testTarget(name: "VisionTests", dependencies: ["Vision"]),
         .testTarget(name: "VideoTests", dependencies: ["Video"]),
         .testTarget(name: "PruneTests", dependencies: ["Prune"]),

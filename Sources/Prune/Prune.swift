@@ -1,2 +1,0 @@
-/// Prune: visual-token reducers behind one protocol (see ../shared/REDUCERS.md).
-public enum PruneModule {}

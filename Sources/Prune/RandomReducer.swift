@@ -1,0 +1,20 @@
+import VLMRuntime
+
+/// Keeps a uniformly random subset of `budget` tokens, reproducible from its seed: the
+/// baseline every published reducer must beat. Partial Fisher-Yates over the indices.
+public struct RandomReducer: TokenReducer {
+    public let seed: UInt64
+    public init(seed: UInt64 = 0) { self.seed = seed }
+    public var name: String { "random" }
+
+    public func keep(count: Int, budget: Int) -> [Int] {
+        let k = max(0, min(budget, count))
+        var rng = SeededGenerator(seed: seed)
+        var indices = Array(0..<count)
+        for i in 0..<k {
+            let j = i + Int(rng.next() % UInt64(count - i))
+            indices.swapAt(i, j)
+        }
+        return indices[0..<k].sorted()
+    }
+}
