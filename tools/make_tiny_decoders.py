@@ -57,14 +57,15 @@ def main():
         os.makedirs(out, exist_ok=True)
         for f in os.listdir(out):
             os.remove(os.path.join(out, f))
-        model.to(dtype).save_pretrained(out, safe_serialization=True,
-                                        **({"max_shard_size": shard} if shard else {}))
-        model.to(torch.float32)
+        # The reference runs before the cast for storage: model.to(bfloat16) would also round
+        # non-persistent buffers such as RoPE's inv_freq, which the checkpoint does not hold.
         ids = torch.tensor([PROMPT])
         with torch.no_grad():
             logits = model(ids).logits[0, -1].tolist()
             gen = model.generate(ids, max_new_tokens=GREEDY, do_sample=False, eos_token_id=None,
                                  pad_token_id=0, min_new_tokens=GREEDY)[0, len(PROMPT):].tolist()
+        model.to(dtype).save_pretrained(out, safe_serialization=True,
+                                        **({"max_shard_size": shard} if shard else {}))
         with open(os.path.join(out, "expected.json"), "w") as f:
             json.dump({"prompt_ids": PROMPT, "last_logits": [round(x, 6) for x in logits],
                        "greedy_ids": gen, "storage_dtype": str(dtype).replace("torch.", ""),

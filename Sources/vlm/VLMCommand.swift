@@ -7,5 +7,5 @@ struct VLMCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vlm",
         abstract: "Run vision-language models on the CPU, with visual-token reducers.",
-        subcommands: [GenerateCommand.self, LogitsCommand.self, ModelsCommand.self])
+        subcommands: [GenerateCommand.self, LogitsCommand.self, BenchCommand.self, ModelsCommand.self])
 }
