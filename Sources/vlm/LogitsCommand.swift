@@ -31,7 +31,7 @@ struct LogitsCommand: ParsableCommand {
             let cache = lm.decoder.makeCache(common.kvCacheType)
             let logits = try lm.decoder.forward(tokens: tokens, cache: cache, logits: .last)
             try NPYWriter.write(logits, shape: [logits.count], to: out)
-            Log.info("wrote \(logits.count) logits for \(tokens.count) prompt tokens to \(out)")
+            Log.info("wrote \(logits.count) logits for \(tokens.count) prompt tokens to \(out); prompt ids: \(tokens.map(String.init).joined(separator: ","))")
         }
     }
 }
