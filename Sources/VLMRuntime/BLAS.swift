@@ -11,6 +11,7 @@ public enum BLAS {
                                b: UnsafePointer<Float>, ldb: Int,
                                c: UnsafeMutablePointer<Float>, ldc: Int,
                                alpha: Float = 1, beta: Float = 0) {
+        _ = singleThreaded
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k),
                     alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
@@ -22,10 +23,14 @@ public enum BLAS {
                             b: UnsafePointer<Float>, ldb: Int,
                             c: UnsafeMutablePointer<Float>, ldc: Int,
                             alpha: Float = 1, beta: Float = 0) {
+        _ = singleThreaded
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
                     alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
-    /// Sets OpenBLAS's own thread count (it keeps a separate pool from `Parallel`).
-    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }
+    /// OpenBLAS runs single-threaded: kernels split work across `Parallel`'s workers and call
+    /// sgemm from each, because OpenBLAS's own pool busy-waits between calls and fights those
+    /// workers for the cores (a third of prefill time went to sched_yield). Evaluated once,
+    /// before the first product.
+    public static let singleThreaded: Void = { openblas_set_num_threads(1) }()
 }

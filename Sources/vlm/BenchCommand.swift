@@ -26,7 +26,6 @@ struct BenchCommand: ParsableCommand {
             guard let kv = KVCacheType(rawValue: kvCache) else { throw VLMError.usage("unknown --kv-cache \(kvCache)") }
             let n = threads ?? System.coreCount
             Parallel.threadCount = n
-            BLAS.setThreads(n)
             let t0 = ProcessStats.now
             let lm = try LanguageModel.load(path: try ModelLocator.resolve(model))
             let loadSeconds = ProcessStats.now - t0

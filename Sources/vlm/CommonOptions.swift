@@ -55,10 +55,9 @@ struct CommonOptions: ParsableArguments {
 
     var kvCacheType: KVCacheType { KVCacheType(rawValue: kvCache) ?? .f16 }
 
-    /// Applies `--threads` to the runtime's thread pool and OpenBLAS.
+    /// Applies `--threads` to the runtime's worker pool.
     func applyThreads() {
         let n = threads ?? System.coreCount
         Parallel.threadCount = n
-        BLAS.setThreads(n)
     }
 }

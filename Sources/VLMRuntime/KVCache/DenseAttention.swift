@@ -60,6 +60,9 @@ public enum DenseAttention {
         }
     }
 
+    /// Many query rows: every kv head's keys and values are widened to Float once, then the
+    /// (head, chunk of queries) jobs run on the worker threads, each with its own score buffer
+    /// and two single-threaded sgemms.
     static func prefill<E: DenseCacheElement>(
         shape: KVCacheShape, keys: UnsafePointer<E>, values: UnsafePointer<E>, cached: Int,
         queries: UnsafePointer<Float>, tokens: Int, scale: Float, window: Int?,
@@ -67,42 +70,44 @@ public enum DenseAttention {
     ) {
         let hd = shape.headDim, kvw = shape.kvWidth, qw = shape.queryWidth
         let group = shape.heads / shape.kvHeads
-        let kf = UnsafeMutablePointer<Float>.allocate(capacity: cached * hd)
-        let vf = UnsafeMutablePointer<Float>.allocate(capacity: cached * hd)
-        let chunk = min(queryChunk, tokens)
-        let scores = UnsafeMutablePointer<Float>.allocate(capacity: chunk * cached)
-        defer { kf.deallocate(); vf.deallocate(); scores.deallocate() }
-        for kvh in 0..<shape.kvHeads {
-            Parallel.forRange(cached, minChunk: 64) { s, e in
-                for j in s..<e {
-                    E.load(keys + j * kvw + kvh * hd, kf + j * hd, count: hd)
-                    E.load(values + j * kvw + kvh * hd, vf + j * hd, count: hd)
+        // Widened copies, [kvHead][position][headDim].
+        let kf = UnsafeMutablePointer<Float>.allocate(capacity: shape.kvHeads * cached * hd)
+        let vf = UnsafeMutablePointer<Float>.allocate(capacity: shape.kvHeads * cached * hd)
+        defer { kf.deallocate(); vf.deallocate() }
+        Parallel.forRange(cached, minChunk: 64) { s, e in
+            for j in s..<e {
+                for kvh in 0..<shape.kvHeads {
+                    E.load(keys + j * kvw + kvh * hd, kf + (kvh * cached + j) * hd, count: hd)
+                    E.load(values + j * kvw + kvh * hd, vf + (kvh * cached + j) * hd, count: hd)
                 }
             }
-            for h in kvh * group..<(kvh + 1) * group {
-                var t0 = 0
-                while t0 < tokens {
-                    let n = min(chunk, tokens - t0)
-                    // Keys beyond the last query's position are never visible: skip them.
-                    let (_, hiLast) = visibleRange(cached: cached, tokens: tokens, t: t0 + n - 1, window: window)
-                    let (loFirst, _) = visibleRange(cached: cached, tokens: tokens, t: t0, window: window)
-                    let span = hiLast - loFirst
-                    BLAS.gemmABt(m: n, n: span, k: hd, a: queries + t0 * qw + h * hd, lda: qw,
-                                 b: kf + loFirst * hd, ldb: hd, c: scores, ldc: span, alpha: scale)
-                    Parallel.forRange(n, minChunk: 8) { s, e in
-                        for r in s..<e {
-                            let (lo, hi) = visibleRange(cached: cached, tokens: tokens, t: t0 + r, window: window)
-                            let rowScores = scores + r * span
-                            let a = lo - loFirst, b = hi - loFirst
-                            for j in 0..<a { rowScores[j] = 0 }
-                            Softmax.inPlace(rowScores + a, count: b - a)
-                            for j in b..<span { rowScores[j] = 0 }
-                        }
-                    }
-                    BLAS.gemm(m: n, n: hd, k: span, a: scores, lda: span, b: vf + loFirst * hd, ldb: hd,
-                              c: output + t0 * qw + h * hd, ldc: qw)
-                    t0 += n
+        }
+        let chunk = min(queryChunk, tokens)
+        let chunksPerHead = (tokens + chunk - 1) / chunk
+        Parallel.forRange(shape.heads * chunksPerHead) { startJob, endJob in
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: chunk * cached)
+            defer { scores.deallocate() }
+            for job in startJob..<endJob {
+                let h = job / chunksPerHead, t0 = (job % chunksPerHead) * chunk
+                let kvh = h / group
+                let n = min(chunk, tokens - t0)
+                // Keys outside every query's view in this chunk are skipped.
+                let (_, hiLast) = visibleRange(cached: cached, tokens: tokens, t: t0 + n - 1, window: window)
+                let (loFirst, _) = visibleRange(cached: cached, tokens: tokens, t: t0, window: window)
+                let span = hiLast - loFirst
+                let kBase = kf + (kvh * cached + loFirst) * hd, vBase = vf + (kvh * cached + loFirst) * hd
+                BLAS.gemmABt(m: n, n: span, k: hd, a: queries + t0 * qw + h * hd, lda: qw,
+                             b: kBase, ldb: hd, c: scores, ldc: span, alpha: scale)
+                for r in 0..<n {
+                    let (lo, hi) = visibleRange(cached: cached, tokens: tokens, t: t0 + r, window: window)
+                    let row = scores + r * span
+                    let a = lo - loFirst, b = hi - loFirst
+                    for j in 0..<a { row[j] = 0 }
+                    Softmax.inPlace(row + a, count: b - a)
+                    for j in b..<span { row[j] = 0 }
                 }
+                BLAS.gemm(m: n, n: hd, k: span, a: scores, lda: span, b: vBase, ldb: hd,
+                          c: output + t0 * qw + h * hd, ldc: qw)
             }
         }
     }

@@ -38,58 +38,87 @@ extension Float16: DenseCacheElement {
     public static var cacheTypeName: String { "f16" }
 }
 
-/// An uncompressed cache: per layer, contiguous [capacity x kvWidth] key and value arrays.
-/// Memory grows with use (arrays are reserved in chunks), so a 8k-context model that answers a
+/// An uncompressed cache: per layer, contiguous [tokens x kvWidth] key and value buffers.
+/// Memory grows with use (buffers double as needed), so an 8k-context model that answers a
 /// 100-token prompt holds 100 tokens' worth, not 8k.
 public final class DenseKVCache<Element: DenseCacheElement>: KVCache {
     public let shape: KVCacheShape
-    private var keys: [[Element]]
-    private var values: [[Element]]
+    private var keys: [GrowableBuffer<Element>]
+    private var values: [GrowableBuffer<Element>]
 
     public init(shape: KVCacheShape) {
         self.shape = shape
-        keys = Array(repeating: [], count: shape.layers)
-        values = Array(repeating: [], count: shape.layers)
+        keys = (0..<shape.layers).map { _ in GrowableBuffer() }
+        values = (0..<shape.layers).map { _ in GrowableBuffer() }
     }
 
     public var typeName: String { Element.cacheTypeName }
     public func count(layer: Int) -> Int { keys[layer].count / shape.kvWidth }
+    /// Bytes of the cached tokens (what the cache holds as data; spare capacity not counted).
     public var storedBytes: Int {
         (keys.reduce(0) { $0 + $1.count } + values.reduce(0) { $0 + $1.count }) * MemoryLayout<Element>.stride
     }
 
     public func append(layer: Int, keys newKeys: UnsafePointer<Float>, values newValues: UnsafePointer<Float>,
                        tokens: Int) throws {
-        let width = shape.kvWidth
         let old = count(layer: layer)
         guard old + tokens <= shape.capacity else {
             throw VLMError.usage("the sequence needs \(old + tokens) tokens, over the context limit of \(shape.capacity)")
         }
-        func grow(_ a: inout [Element], _ src: UnsafePointer<Float>) {
-            let start = a.count
-            a.append(contentsOf: repeatElement(0, count: tokens * width))
-            a.withUnsafeMutableBufferPointer { Element.store(src, $0.baseAddress! + start, count: tokens * width) }
-        }
-        grow(&keys[layer], newKeys)
-        grow(&values[layer], newValues)
+        let n = tokens * shape.kvWidth
+        Element.store(newKeys, keys[layer].extend(by: n), count: n)
+        Element.store(newValues, values[layer].extend(by: n), count: n)
     }
 
     public func truncate(to position: Int) {
         let keep = max(0, position) * shape.kvWidth
-        for l in 0..<shape.layers where keys[l].count > keep {
-            keys[l].removeSubrange(keep...)
-            values[l].removeSubrange(keep...)
+        for l in 0..<shape.layers {
+            keys[l].shrink(to: keep)
+            values[l].shrink(to: keep)
         }
     }
 
     public func attend(layer: Int, queries: UnsafePointer<Float>, tokens: Int, scale: Float,
                        window: Int?, output: UnsafeMutablePointer<Float>) {
-        keys[layer].withUnsafeBufferPointer { k in
-            values[layer].withUnsafeBufferPointer { v in
-                DenseAttention.run(shape: shape, keys: k.baseAddress!, values: v.baseAddress!,
-                                   cached: count(layer: layer), queries: queries, tokens: tokens,
-                                   scale: scale, window: window, output: output)
-            }
+        let cached = count(layer: layer)
+        // Called through the KVCache protocol, this method runs unspecialized; naming the concrete
+        // element type lets the attention kernel compile without generic metadata in its loops.
+        let kr = UnsafeRawPointer(keys[layer].base), vr = UnsafeRawPointer(values[layer].base)
+        if Element.self == Float16.self {
+            DenseAttention.run(shape: shape, keys: kr.assumingMemoryBound(to: Float16.self),
+                               values: vr.assumingMemoryBound(to: Float16.self), cached: cached,
+                               queries: queries, tokens: tokens, scale: scale, window: window, output: output)
+        } else {
+            DenseAttention.run(shape: shape, keys: kr.assumingMemoryBound(to: Float.self),
+                               values: vr.assumingMemoryBound(to: Float.self), cached: cached,
+                               queries: queries, tokens: tokens, scale: scale, window: window, output: output)
         }
     }
+}
+
+/// A contiguous buffer of trivial elements that grows by doubling; its memory is uninitialized
+/// beyond `count`, which is fine for the plain floats caches store.
+final class GrowableBuffer<Element> {
+    private(set) var base: UnsafeMutablePointer<Element>
+    private(set) var count = 0
+    private var capacity = 0
+
+    init() { base = .allocate(capacity: 1) }
+    deinit { base.deallocate() }
+
+    /// Grows by `n` elements and returns where they start.
+    func extend(by n: Int) -> UnsafeMutablePointer<Element> {
+        if count + n > capacity {
+            let newCapacity = max(count + n, capacity * 2, 1024)
+            let bigger = UnsafeMutablePointer<Element>.allocate(capacity: newCapacity)
+            bigger.moveInitialize(from: base, count: count)
+            base.deallocate()
+            base = bigger
+            capacity = newCapacity
+        }
+        defer { count += n }
+        return base + count
+    }
+
+    func shrink(to n: Int) { count = min(count, max(0, n)) }
 }

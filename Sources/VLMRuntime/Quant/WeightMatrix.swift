@@ -42,28 +42,34 @@ public struct WeightMatrix: @unchecked Sendable {
     }
 
     /// Y[t x rows] = X[t x cols] Wᵀ.
+    ///
+    /// The weight rows are split across the worker threads; each worker dequantizes tiles of its
+    /// rows into its own scratch and runs a single-threaded sgemm on them. OpenBLAS's own thread
+    /// pool stays off (see `BLAS.singleThreaded`): two pools spinning against each other cost a third
+    /// of the prefill time.
     public func matMul(_ x: UnsafePointer<Float>, rows t: Int, _ y: UnsafeMutablePointer<Float>) {
         if t <= 2 {
             for i in 0..<t { matVec(x + i * cols, y + i * rows) }
             return
         }
-        if type == .f32 {
-            BLAS.gemmABt(m: t, n: rows, k: cols, a: x, lda: cols, b: data.assumingMemoryBound(to: Float.self),
-                         ldb: cols, c: y, ldc: rows)
-            return
-        }
-        // Tiles of at most ~4 M floats (16 MB) so that even a 256k-vocabulary head stays bounded.
-        let tileRows = max(8, min(rows, (4 << 20) / cols))
-        let tile = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * cols)
-        defer { tile.deallocate() }
-        var r0 = 0
-        while r0 < rows {
-            let n = min(tileRows, rows - r0)
-            Parallel.forRange(n, minChunk: 16) { s, e in
-                dequantizeRows(r0 + s..<r0 + e, into: tile + s * cols)
+        // At most ~1 M floats (4 MB) of dequantized weights per worker at a time.
+        let tileRows = max(16, min(rows, (1 << 20) / cols))
+        Parallel.forRange(rows, granularity: 16, minChunk: 64) { start, end in
+            if type == .f32 {
+                BLAS.gemmABt(m: t, n: end - start, k: cols, a: x, lda: cols,
+                             b: data.assumingMemoryBound(to: Float.self) + start * cols, ldb: cols,
+                             c: y + start, ldc: rows)
+                return
             }
-            BLAS.gemmABt(m: t, n: n, k: cols, a: x, lda: cols, b: tile, ldb: cols, c: y + r0, ldc: rows)
-            r0 += n
+            let tile = UnsafeMutablePointer<Float>.allocate(capacity: min(tileRows, end - start) * cols)
+            defer { tile.deallocate() }
+            var r0 = start
+            while r0 < end {
+                let n = min(tileRows, end - r0)
+                dequantizeRows(r0..<r0 + n, into: tile)
+                BLAS.gemmABt(m: t, n: n, k: cols, a: x, lda: cols, b: tile, ldb: cols, c: y + r0, ldc: rows)
+                r0 += n
+            }
         }
     }
 }
