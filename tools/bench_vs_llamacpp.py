@@ -27,7 +27,8 @@ for _ in range(repeats):
     llm.reset()
     t0 = time.perf_counter(); llm.eval(prompt); t1 = time.perf_counter()
     for _ in range(n_gen):
-        tok = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+        # llama-cpp-python keeps only the last position's logits (logits_all=False), in the context.
+        tok = int(np.argmax(np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))))
         llm.eval([tok])
     t2 = time.perf_counter()
     best_p, best_d = min(best_p, t1 - t0), min(best_d, t2 - t1)
