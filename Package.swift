@@ -57,8 +57,12 @@ let package = Package(
         // libjpeg reports fatal errors by longjmp only; this C layer turns them into return codes.
         .target(name: "CJPEGShim", dependencies: ["CJPEG"], path: "Sources/CJPEGShim"),
 
+        // Decode-path quantized dot products (AVX2 chosen at run time, portable C elsewhere).
+        .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+
         // Libraries.
-        .target(name: "VLMRuntime", dependencies: ["COpenBLAS"], swiftSettings: optimizedSettings),
+        .target(name: "VLMRuntime", dependencies: ["COpenBLAS", "CKernels"], exclude: ["README.md"],
+                swiftSettings: optimizedSettings),
         .target(name: "Vision", dependencies: ["VLMRuntime", "CJPEGShim", "CPNG", "CFFmpeg"],
                 swiftSettings: optimizedSettings),
         .target(name: "Video", dependencies: ["VLMRuntime", "Vision", "CFFmpeg"],

@@ -35,15 +35,23 @@ final class SmolLM2DecoderTests: XCTestCase {
     }
 
     /// Prefill in one block and token-by-token must agree: the BLAS and SIMD paths compute the
-    /// same function.
+    /// same function. With exact float activations they agree to float rounding; with the
+    /// default 8-bit activations of decode (llama.cpp's scheme) the error is that of 8-bit
+    /// rounding of each layer's input (measured 1.48 on this prompt's 25-logit scale after 20
+    /// incremental steps), and the top token must not change.
     func testBlockAndIncrementalPrefillAgree() throws {
         let model = try GGUFDecoderLoader.load(try GGUFFile(path: try realModelPath(smolLM2File)))
         let prompt = Array(Self.promptIDs.prefix(20))
         let block = try model.forward(tokens: prompt, cache: model.makeCache(.f32))
-        let cache = model.makeCache(.f32)
-        var last: [Float] = []
-        for t in prompt { last = try model.forward(tokens: [t], cache: cache) }
-        let diff = zip(block, last).map { abs($0 - $1) }.max()!
-        XCTAssertLessThan(diff, 2e-3)
+        for exact in [true, false] {
+            model.exactActivations = exact
+            let cache = model.makeCache(.f32)
+            var last: [Float] = []
+            for t in prompt { last = try model.forward(tokens: [t], cache: cache) }
+            let diff = zip(block, last).map { abs($0 - $1) }.max()!
+            XCTAssertLessThan(diff, exact ? 2e-3 : 2.0, "exact activations: \(exact)")
+            XCTAssertEqual(Sampler.argmax(last), Sampler.argmax(block))
+        }
+        model.exactActivations = false
     }
 }

@@ -29,6 +29,8 @@ public enum DenseAttention {
         return (lo, position + 1)
     }
 
+    /// Few query rows: one job per (row, kv head); each cached key and value row is widened
+    /// once and used by every query head of its group.
     static func decode<E: DenseCacheElement>(
         shape: KVCacheShape, keys: UnsafePointer<E>, values: UnsafePointer<E>, cached: Int,
         queries: UnsafePointer<Float>, tokens: Int, scale: Float, window: Int?,
@@ -36,25 +38,25 @@ public enum DenseAttention {
     ) {
         let hd = shape.headDim, kvw = shape.kvWidth, qw = shape.queryWidth
         let group = shape.heads / shape.kvHeads
-        let jobs = tokens * shape.heads
-        Parallel.forRange(jobs) { start, end in
-            let scores = UnsafeMutablePointer<Float>.allocate(capacity: cached)
+        Parallel.forRange(tokens * shape.kvHeads) { start, end in
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: group * cached)
             let row = UnsafeMutablePointer<Float>.allocate(capacity: hd)
             defer { scores.deallocate(); row.deallocate() }
             for job in start..<end {
-                let t = job / shape.heads, h = job % shape.heads, kvh = h / group
+                let t = job / shape.kvHeads, kvh = job % shape.kvHeads
                 let (lo, hi) = visibleRange(cached: cached, tokens: tokens, t: t, window: window)
-                let q = queries + t * qw + h * hd
+                let n = hi - lo
+                let q = queries + t * qw + kvh * group * hd
                 for j in lo..<hi {
                     E.load(keys + j * kvw + kvh * hd, row, count: hd)
-                    scores[j - lo] = dot(q, row, hd) * scale
+                    for g in 0..<group { scores[g * n + j - lo] = dot(q + g * hd, row, hd) * scale }
                 }
-                Softmax.inPlace(scores, count: hi - lo)
-                let out = output + t * qw + h * hd
-                out.initialize(repeating: 0, count: hd)
+                for g in 0..<group { Softmax.inPlace(scores + g * n, count: n) }
+                let out = output + t * qw + kvh * group * hd
+                out.initialize(repeating: 0, count: group * hd)
                 for j in lo..<hi {
                     E.load(values + j * kvw + kvh * hd, row, count: hd)
-                    axpy(scores[j - lo], row, out, hd)
+                    for g in 0..<group { axpy(scores[g * n + j - lo], row, out + g * hd, hd) }
                 }
             }
         }

@@ -32,13 +32,39 @@ public struct WeightMatrix: @unchecked Sendable {
         Dequantize.row(type, data + range.lowerBound * rowBytes, dst, count: range.count * cols)
     }
 
-    /// y[rows] = W x[cols], rows split across `Parallel.threadCount` threads.
-    public func matVec(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        let kernel = QuantDot(type: type, cols: cols, x: x)
+    /// y[rows] = W x[cols], rows split across `Parallel.threadCount` threads. Unless
+    /// `exactActivations`, x is quantized to 8 bits for the integer kernels (see `QuantDot`).
+    public func matVec(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, exactActivations: Bool = false) {
+        let kernel = QuantDot(type: type, cols: cols, x: x, exactActivations: exactActivations)
         Parallel.forRange(rows, granularity: 8, minChunk: 64) { start, end in
             kernel.rows(start..<end, data: data, rowBytes: rowBytes, y: y)
         }
         kernel.release()
+    }
+
+    /// Several products of the same input, y_i = W_i x (q, k and v; gate and up), in one
+    /// parallel region: one dispatch instead of one per matrix, which matters when a decode step
+    /// is a few hundred small mat-vecs.
+    public static func matVec(_ matrices: [WeightMatrix], _ x: UnsafePointer<Float>,
+                              _ outputs: [UnsafeMutablePointer<Float>], exactActivations: Bool = false) {
+        precondition(matrices.count == outputs.count && !matrices.isEmpty)
+        let kernels = matrices.map { QuantDot(type: $0.type, cols: $0.cols, x: x, exactActivations: exactActivations) }
+        defer { kernels.forEach { $0.release() } }
+        var offsets = [0]
+        for m in matrices { offsets.append(offsets.last! + m.rows) }
+        Parallel.forRange(offsets.last!, granularity: 8, minChunk: 64) { start, end in
+            for i in matrices.indices where offsets[i] < end && offsets[i + 1] > start {
+                let lo = max(start, offsets[i]) - offsets[i], hi = min(end, offsets[i + 1]) - offsets[i]
+                kernels[i].rows(lo..<hi, data: matrices[i].data, rowBytes: matrices[i].rowBytes, y: outputs[i])
+            }
+        }
+    }
+
+    /// `matMul` of several matrices on the same input; decode steps share one parallel region.
+    public static func matMul(_ matrices: [WeightMatrix], _ x: UnsafePointer<Float>, rows t: Int,
+                              _ outputs: [UnsafeMutablePointer<Float>], exactActivations: Bool = false) {
+        if t == 1 { matVec(matrices, x, outputs, exactActivations: exactActivations); return }
+        for (m, y) in zip(matrices, outputs) { m.matMul(x, rows: t, y) }
     }
 
     /// Y[t x rows] = X[t x cols] Wᵀ.
@@ -47,9 +73,10 @@ public struct WeightMatrix: @unchecked Sendable {
     /// rows into its own scratch and runs a single-threaded sgemm on them. OpenBLAS's own thread
     /// pool stays off (see `BLAS.singleThreaded`): two pools spinning against each other cost a third
     /// of the prefill time.
-    public func matMul(_ x: UnsafePointer<Float>, rows t: Int, _ y: UnsafeMutablePointer<Float>) {
+    public func matMul(_ x: UnsafePointer<Float>, rows t: Int, _ y: UnsafeMutablePointer<Float>,
+                       exactActivations: Bool = false) {
         if t <= 2 {
-            for i in 0..<t { matVec(x + i * cols, y + i * rows) }
+            for i in 0..<t { matVec(x + i * cols, y + i * rows, exactActivations: exactActivations) }
             return
         }
         // At most ~1 M floats (4 MB) of dequantized weights per worker at a time.
