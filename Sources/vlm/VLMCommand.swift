@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import VLMRuntime
 
 /// `vlm`: the command-line entry point. Each subcommand lives in its own file.
@@ -8,4 +9,19 @@ struct VLMCommand: ParsableCommand {
         commandName: "vlm",
         abstract: "Run vision-language models on the CPU, with visual-token reducers.",
         subcommands: [GenerateCommand.self, LogitsCommand.self, BenchCommand.self, ModelsCommand.self])
+
+    /// ArgumentParser exits with 64 (EX_USAGE) on bad arguments; ../shared/CONTRACT.md says 2.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }

@@ -37,10 +37,12 @@ public final class SafetensorsFile {
         file = try MappedFile(path: path)
         func bad(_ what: String) -> VLMError { .badInput("\(path): \(what)") }
         guard file.size >= 8 else { throw bad("too short for a safetensors header") }
-        let headerLength = Int(UInt64(littleEndian: file.base.loadUnaligned(as: UInt64.self)))
-        guard headerLength >= 2, headerLength <= Self.maxHeaderBytes, headerLength <= file.size - 8 else {
-            throw bad("header length \(headerLength) does not fit the file (\(file.size) bytes)")
+        let rawLength = UInt64(littleEndian: file.base.loadUnaligned(as: UInt64.self))
+        // Compare as UInt64 first: a hostile length need not fit in Int.
+        guard rawLength >= 2, rawLength <= UInt64(Self.maxHeaderBytes), Int(rawLength) <= file.size - 8 else {
+            throw bad("header length \(rawLength) does not fit the file (\(file.size) bytes)")
         }
+        let headerLength = Int(rawLength)
         let headerData = Data(bytes: file.base + 8, count: headerLength)
         guard let json = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any] else {
             throw bad("header is not a JSON object")
