@@ -1,5 +1,6 @@
 /// SentencePiece-style tokenization as Gemma and Llama 2 GGUFs store it: spaces become "▁",
-/// the text starts as single characters, and the adjacent pair whose joined string is a token
+/// the text starts as single Unicode scalars (code points, not Swift's grapheme clusters: an
+/// emoji ZWJ sequence, a flag or "e" + combining accent is several symbols), and the adjacent pair whose joined string is a token
 /// with the highest score is merged first (llama.cpp's SPM algorithm). Characters that end up
 /// outside the vocabulary fall back to byte tokens `<0xNN>`.
 public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
@@ -7,6 +8,10 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
     let specials: SpecialTokenSplitter
     /// Token id for each byte-fallback token <0x00>...<0xFF>, when present.
     let byteTokens: [Int32?]
+    /// Token ids by exact UTF-8 spelling. Swift's String equality (and so `vocabulary.idOf`)
+    /// treats canonically equivalent spellings as equal ("e\u{301}" == "é"); SentencePiece
+    /// compares bytes, so a decomposed accent must not find the precomposed token.
+    let pieceID: [ExactPiece: Int32]
 
     public init(_ v: TokenizerVocabulary) throws {
         vocabulary = v
@@ -17,6 +22,10 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
             bytes[b] = v.idOf["<0x" + (hex.count == 1 ? "0" : "") + hex + ">"]
         }
         byteTokens = bytes
+        var pieceID: [ExactPiece: Int32] = [:]
+        pieceID.reserveCapacity(v.tokens.count)
+        for (i, t) in v.tokens.enumerated() where pieceID[ExactPiece(t)] == nil { pieceID[ExactPiece(t)] = Int32(i) }
+        self.pieceID = pieceID
     }
 
     public func encode(_ text: String, addSpecial: Bool) -> [Int32] {
@@ -36,9 +45,9 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
         return ids
     }
 
-    /// Symbols as a doubly linked list over the characters; merges by best score (ties: leftmost).
+    /// Symbols as a doubly linked list over the scalars; merges by best score (ties: leftmost).
     func encodeSegment(_ text: String) -> [Int32] {
-        var pieces = text.map { String($0) }
+        var pieces = text.unicodeScalars.map { String($0) }
         if pieces.isEmpty { return [] }
         let v = vocabulary
         var prev = Array(-1..<pieces.count - 1), next = Array(1...pieces.count)
@@ -49,7 +58,7 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
         func consider(_ l: Int) {
             let r = next[l]
             guard l >= 0, r >= 0 else { return }
-            if let id = v.idOf[pieces[l] + pieces[r]] {
+            if let id = pieceID[ExactPiece(pieces[l] + pieces[r])] {
                 heap.push(.init(score: v.scores[Int(id)], left: l, right: r, length: pieces[l].utf8.count + pieces[r].utf8.count))
             }
         }
@@ -68,7 +77,7 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
         var ids: [Int32] = []
         var i = 0
         while i >= 0 {
-            if let id = v.idOf[pieces[i]] {
+            if let id = pieceID[ExactPiece(pieces[i])] {
                 ids.append(id)
             } else {
                 for b in pieces[i].utf8 {
@@ -126,8 +135,28 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
     }
 }
 
+/// A token spelling compared and hashed by its UTF-8 bytes, not by canonical equivalence.
+struct ExactPiece: Hashable {
+    var string: String
+    init(_ s: String) { string = s }
+    static func == (a: ExactPiece, b: ExactPiece) -> Bool { a.string.utf8.elementsEqual(b.string.utf8) }
+    func hash(into h: inout Hasher) {
+        var s = string
+        s.withUTF8 { h.combine(bytes: UnsafeRawBufferPointer($0)) }
+    }
+}
+
 extension String {
-    /// SentencePiece writes spaces as U+2581 "▁".
-    func replacingSpaces() -> String { String(map { $0 == " " ? "\u{2581}" : $0 }) }
-    func replacingOccurrencesOfSpaceMarker() -> String { String(map { $0 == "\u{2581}" ? " " : $0 }) }
+    /// SentencePiece writes spaces as U+2581 "▁". Scalar by scalar: a space followed by a
+    /// combining mark is one Swift Character but still a space to SentencePiece.
+    func replacingSpaces() -> String {
+        var out = String.UnicodeScalarView()
+        for c in unicodeScalars { out.append(c == " " ? "\u{2581}" : c) }
+        return String(out)
+    }
+    func replacingOccurrencesOfSpaceMarker() -> String {
+        var out = String.UnicodeScalarView()
+        for c in unicodeScalars { out.append(c == "\u{2581}" ? " " : c) }
+        return String(out)
+    }
 }
