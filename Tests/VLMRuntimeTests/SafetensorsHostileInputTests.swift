@@ -37,6 +37,25 @@ final class SafetensorsHostileInputTests: XCTestCase {
         XCTAssertEqual(f.metadata["format"], "pt")
     }
 
+    /// F16 and BF16 widen exactly; a scalar (shape []) and empty tensors read without touching data.
+    func testOtherDtypesScalarsAndEmptyTensors() throws {
+        let half: [Float16] = [1, -0.5, 65504]
+        let bf: [UInt16] = [0x3F80, 0xC000]  // 1, -2
+        var data = valueBytes
+        data += half.withUnsafeBytes { Array($0) } + [0, 0] + bf.withUnsafeBytes { Array($0) }
+        let header = #"{"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},"h":{"dtype":"F16","shape":[3],"data_offsets":[24,30]},"#
+            + #""b":{"dtype":"BF16","shape":[2],"data_offsets":[32,36]},"s":{"dtype":"F32","shape":[],"data_offsets":[0,4]},"#
+            + #""e":{"dtype":"F32","shape":[0],"data_offsets":[36,36]},"z":{"dtype":"F16","shape":[4,0],"data_offsets":[0,0]}}"#
+        let f = try SafetensorsFile(path: try file(header, data: data))
+        XCTAssertEqual(try f.floats(named: "h"), [1, -0.5, 65504])
+        XCTAssertEqual(try f.floats(named: "b"), [1, -2])
+        XCTAssertEqual(try f.floats(named: "s"), [1.5])
+        XCTAssertEqual(try f.floats(named: "e"), [])
+        XCTAssertEqual(try f.floats(named: "z"), [])
+        XCTAssertThrowsError(try f.floats(named: "missing")) { XCTAssertEqual(($0 as? VLMError)?.exitCode, 3) }
+        XCTAssertThrowsError(try f.matrix(named: "h")) { XCTAssertEqual(($0 as? VLMError)?.exitCode, 3) }
+    }
+
     func assertBad(_ header: String, data: [UInt8]? = nil, length: UInt64? = nil, _ what: String,
                    file: StaticString = #filePath, line: UInt = #line) throws {
         let path = try self.file(header, data: data ?? valueBytes, length: length)
@@ -61,6 +80,17 @@ final class SafetensorsHostileInputTests: XCTestCase {
         try assertBad(#"{"w":{"dtype":"F32","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,24]}}"#, "shape overflow")
         try assertBad(#"{"w":{"dtype":"F32","shape":[2,3]}}"#, "missing data_offsets")
         try assertBad(#"{"w":"nonsense"}"#, "entry not an object")
+        try assertBad(ok, length: 1 << 63, "header length 2^63")
+        try assertBad(#"{"w":{"dtype":"F8","shape":[24],"data_offsets":[0,24]}}"#, "dtype F8")
+        try assertBad(#"{"w":{"dtype":"F32","shape":[1e30],"data_offsets":[0,24]}}"#, "dimension 1e30")
+        try assertBad(#"{"w":{"dtype":"F32","shape":[18446744073709551616],"data_offsets":[0,24]}}"#, "dimension 2^64")
+        try assertBad(#"{"w":{"dtype":"F32","shape":[6.5],"data_offsets":[0,24]}}"#, "fractional dimension")
+        try assertBad(#"{"w":{"dtype":"F32","shape":["6"],"data_offsets":[0,24]}}"#, "string dimension")
+        try assertBad(#"{"w":{"dtype":"F32","shape":[6],"data_offsets":[0,1e300]}}"#, "offset 1e300")
+        try assertBad(#"{"w":{"dtype":"F32","shape":[6],"data_offsets":[-24,0]}}"#, "negative offset")
+        try assertBad(#"{"w":{"dtype":"F32","shape":[6],"data_offsets":[0,24,48]}}"#, "three offsets")
+        try assertBad(#"{"w":{"dtype":"F32","shape":[6],"data_offsets":[-9223372036854775808,24]}}"#, "offset Int.min")
+        try assertBad(#"{"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},"v":{"dtype":"F32","shape":[9223372036854775807],"data_offsets":[0,24]}}"#, "dimension Int.max")
         XCTAssertThrowsError(try SafetensorsFile(path: dir.appendingPathComponent("missing").path))
         try Data([1, 2, 3]).write(to: dir.appendingPathComponent("tiny"))
         XCTAssertThrowsError(try SafetensorsFile(path: dir.appendingPathComponent("tiny").path))

@@ -65,7 +65,7 @@ public final class SafetensorsFile {
                 throw bad("tensor '\(name)' has unsupported dtype \(dtypeName) (supported: F32, F16, BF16)")
             }
             let shape = try shapeValues.map { v -> Int in
-                guard let n = (v as? NSNumber)?.intValue, n >= 0, n <= 1 << 40 else { throw bad("tensor '\(name)' has an invalid shape") }
+                guard let n = Self.exactInt(v, limit: 1 << 40) else { throw bad("tensor '\(name)' has an invalid shape") }
                 return n
             }
             guard shape.count <= 8 else { throw bad("tensor '\(name)' has \(shape.count) dimensions") }
@@ -75,8 +75,8 @@ public final class SafetensorsFile {
                 guard !overflow, m <= 1 << 40 else { throw bad("tensor '\(name)' is too large") }
                 elements = m
             }
-            guard let begin = (offsets[0] as? NSNumber)?.intValue, let end = (offsets[1] as? NSNumber)?.intValue,
-                  begin >= 0, end >= begin, end <= dataSize
+            guard let begin = Self.exactInt(offsets[0], limit: 1 << 52), let end = Self.exactInt(offsets[1], limit: 1 << 52),
+                  end >= begin, end <= dataSize
             else { throw bad("tensor '\(name)' has data offsets outside the file") }
             guard end - begin == elements * dtype.size else {
                 throw bad("tensor '\(name)' has \(end - begin) bytes, its shape needs \(elements * dtype.size)")
@@ -85,6 +85,18 @@ public final class SafetensorsFile {
         }
         self.tensors = tensors
         self.metadata = metadata
+    }
+
+    /// A JSON number that is a whole number in 0...limit. NSNumber's `intValue` would truncate
+    /// 6.5 to 6 and wrap 1e30 or 2^64 to arbitrary values, so the number must survive the
+    /// round trip through Int64 exactly.
+    static func exactInt(_ value: Any, limit: Int) -> Int? {
+        guard let n = value as? NSNumber else { return nil }
+        let d = n.doubleValue
+        guard d.isFinite, d >= 0, d <= Double(limit), d.rounded(.towardZero) == d else { return nil }
+        let i = n.int64Value
+        guard i >= 0, i <= limit, Double(i) == d else { return nil }
+        return Int(i)
     }
 
     public func tensor(named name: String) -> TensorInfo? { tensors[name] }
