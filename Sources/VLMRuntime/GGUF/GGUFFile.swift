@@ -43,15 +43,19 @@ public final class GGUFFile {
             }
         }
         self.metadata = metadata
-        let alignment = metadata["general.alignment"]?.intValue ?? 32
+        var alignment = 32
+        if let value = metadata["general.alignment"] {
+            guard let a = value.intValue else { throw VLMError.badInput("\(path): general.alignment is not an integer") }
+            alignment = a
+        }
         guard alignment > 0, alignment <= 1 << 16, alignment & (alignment - 1) == 0 else {
-            throw VLMError.badInput("\(path): general.alignment \(alignment) is not a power of two")
+            throw VLMError.badInput("\(path): general.alignment \(alignment) is not a power of two up to 65536")
         }
         self.alignment = alignment
 
         struct Raw { let name: String; let shape: [Int]; let type: GGMLType; let offset: Int }
         var raws: [Raw] = []
-        raws.reserveCapacity(tensorCount)
+        raws.reserveCapacity(min(tensorCount, 4096))
         for _ in 0..<tensorCount {
             let name = try r.readString("tensor name")
             let dims = Int(try r.read(UInt32.self, "dimension count of \(name)"))
@@ -106,6 +110,11 @@ public final class GGUFFile {
         tensorIndex = index
     }
 
+    /// Capacity reserved up front for an array read from the file: its count has been checked
+    /// against the bytes left, but an element in memory can be larger than its bytes on disk, so
+    /// huge arrays grow as they are actually read instead of being allocated from the count.
+    static func reservation(_ n: Int) -> Int { min(n, 1 << 16) }
+
     static func readValue(_ r: inout ByteReader, type: UInt32, key: String, depth: Int) throws -> GGUFValue {
         switch type {
         case 0: return .int(Int64(try r.read(UInt8.self, key)))
@@ -138,15 +147,15 @@ public final class GGUFFile {
             let n = try r.readCount("length of \(key)", minElementBytes: minBytes)
             switch elementType {
             case 8:
-                var a: [String] = []; a.reserveCapacity(n)
+                var a: [String] = []; a.reserveCapacity(Self.reservation(n))
                 for _ in 0..<n { a.append(try r.readString(key)) }
                 return .stringArray(a)
             case 6, 12:
-                var a: [Double] = []; a.reserveCapacity(n)
+                var a: [Double] = []; a.reserveCapacity(Self.reservation(n))
                 for _ in 0..<n { a.append(elementType == 6 ? Double(try r.readFloat32(key)) : try r.readFloat64(key)) }
                 return .floatArray(a)
             case 7:
-                var a: [Bool] = []; a.reserveCapacity(n)
+                var a: [Bool] = []; a.reserveCapacity(Self.reservation(n))
                 for _ in 0..<n { a.append(try r.read(UInt8.self, key) != 0) }
                 return .boolArray(a)
             case 9:
@@ -154,7 +163,7 @@ public final class GGUFFile {
                 for _ in 0..<n { a.append(try readValue(&r, type: 9, key: key, depth: depth + 1)) }
                 return .arrayOfArrays(a)
             default:
-                var a: [Int64] = []; a.reserveCapacity(n)
+                var a: [Int64] = []; a.reserveCapacity(Self.reservation(n))
                 for _ in 0..<n {
                     guard case .int(let v) = try readValue(&r, type: elementType, key: key, depth: depth + 1) else { throw r.fail(key) }
                     a.append(v)
@@ -183,7 +192,8 @@ public final class GGUFFile {
     public func vector(named name: String) throws -> [Float] {
         guard let t = tensor(named: name) else { throw VLMError.badInput("\(path): missing tensor \(name)") }
         let rowLength = t.shape[0]
-        let rows = rowLength == 0 ? 0 : t.elementCount / rowLength
+        guard t.elementCount > 0 else { return [] }
+        let rows = t.elementCount / rowLength
         let m = WeightMatrix(type: t.type, rows: rows, cols: rowLength, data: data(of: t), owner: file)
         var out = [Float](repeating: 0, count: t.elementCount)
         out.withUnsafeMutableBufferPointer { m.dequantizeRows(0..<rows, into: $0.baseAddress!) }
@@ -209,6 +219,12 @@ public final class GGUFFile {
     }
     public func stringArray(_ key: String) throws -> [String] {
         guard case .stringArray(let a)? = metadata[key] else { throw missing(key, "an array of strings") }; return a
+    }
+    public func floatArray(_ key: String) throws -> [Float] {
+        guard let a = try floatArrayIfPresent(key) else { throw missing(key, "an array of numbers") }; return a
+    }
+    public func intArray(_ key: String) throws -> [Int] {
+        guard let a = try intArrayIfPresent(key) else { throw missing(key, "an array of integers") }; return a
     }
     public func floatArrayIfPresent(_ key: String) throws -> [Float]? {
         switch metadata[key] {
