@@ -11,22 +11,13 @@ enum Gemma3Family {
     static let slidingWindowPattern = 6
 
     static func config(gguf f: GGUFFile, vocabSize: Int) throws -> DecoderConfig {
-        let p = "gemma3."
-        let hidden = try f.int(p + "embedding_length"), heads = try f.int(p + "attention.head_count")
-        guard heads > 0 else { throw VLMError.badInput("\(f.path): head count is 0") }
-        let headDim = try f.intIfPresent(p + "attention.key_length") ?? 256
-        var c = DecoderConfig(
-            family: .gemma3, hiddenSize: hidden, layerCount: try f.int(p + "block_count"),
-            headCount: heads, kvHeadCount: try f.intIfPresent(p + "attention.head_count_kv") ?? heads,
-            headDim: headDim,
-            intermediateSize: try f.int(p + "feed_forward_length"), vocabSize: vocabSize,
-            contextLength: try f.intIfPresent(p + "context_length") ?? 32768,
-            rmsNormEps: try f.floatIfPresent(p + "attention.layer_norm_rms_epsilon") ?? 1e-6,
-            activation: .geluTanh, ropeTheta: try f.floatIfPresent(p + "rope.freq_base") ?? 1_000_000,
-            ropeLayout: .splitHalf)
+        var c = try GGUFHyperParameters.read(f, architecture: "gemma3", family: .gemma3, vocabSize: vocabSize,
+                                             activation: .geluTanh, ropeLayout: .splitHalf, defaultHeadDim: 256,
+                                             defaultContext: 32768, defaultEps: 1e-6, defaultRopeBase: 1_000_000)
+        let p = "gemma3.", hidden = c.hiddenSize, heads = c.headCount
         if let factor = try f.floatIfPresent(p + "rope.scaling.factor") { c.ropeScaling = factor }
         applyGemma3Switches(&c, slidingWindow: try f.intIfPresent(p + "attention.sliding_window") ?? 512,
-                            queryPreAttentionScalar: Float(headDim))
+                            queryPreAttentionScalar: Float(c.headDim))
         // Gemma 3 27B scales queries by hidden/heads, not head_dim (as llama.cpp special-cases).
         if hidden == 5376 && heads == 32 { c.attentionScale = 1 / Float(hidden / heads).squareRoot() }
         return c
