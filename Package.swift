@@ -56,6 +56,8 @@ let package = Package(
 
         // libjpeg reports fatal errors by longjmp only; this C layer turns them into return codes.
         .target(name: "CJPEGShim", dependencies: ["CJPEG"], path: "Sources/CJPEGShim"),
+        // libpng also reports errors by longjmp; its full API is needed to decode as PIL does.
+        .target(name: "CPNGShim", dependencies: ["CPNG"], path: "Sources/CPNGShim"),
 
         // Decode-path quantized dot products (AVX2 chosen at run time, portable C elsewhere).
         .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O3"])]),
@@ -63,7 +65,7 @@ let package = Package(
         // Libraries.
         .target(name: "VLMRuntime", dependencies: ["COpenBLAS", "CKernels"], exclude: ["README.md"],
                 swiftSettings: optimizedSettings),
-        .target(name: "Vision", dependencies: ["VLMRuntime", "CJPEGShim", "CPNG", "CFFmpeg"],
+        .target(name: "Vision", dependencies: ["VLMRuntime", "CJPEGShim", "CPNGShim", "CFFmpeg"],
                 swiftSettings: optimizedSettings),
         .target(name: "Video", dependencies: ["VLMRuntime", "Vision", "CFFmpeg"],
                 swiftSettings: optimizedSettings),

@@ -19,4 +19,9 @@ cjpeg -quality 100 -progressive -sample 1x1 -outfile Samples/progressive.jpg "$t
 # A 2-second 160x120 H.264 clip at 10 fps: lavfi's testsrc2 (moving pattern with a frame counter).
 ff -f lavfi -i testsrc2=size=160x120:rate=10:duration=2 -c:v libx264 -pix_fmt yuv420p \
    -threads 1 -bitexact -preset medium -crf 23 Samples/clip.mp4
+# A 0.3-second 64x48 clip whose track header says "display rotated 90 degrees clockwise", as
+# phones record portrait video (the frames stay 64x48 as encoded).
+ff -f lavfi -i testsrc2=size=64x48:rate=10:duration=0.3 -c:v libx264 -pix_fmt yuv420p \
+   -threads 1 -bitexact -preset medium -crf 30 "$tmp/unrotated.mp4"
+$PY tools/set_mp4_rotation.py "$tmp/unrotated.mp4" Samples/rotated.mp4 90
 ls -l Samples

@@ -58,10 +58,10 @@ public enum MediaProbe {
     }
 
     /// Rotation from the stream's display-matrix side data (phones record portrait video this way).
+    /// (The C helper reads it through whichever side-data API this FFmpeg version has.)
     static func rotation(of stream: UnsafeMutablePointer<AVStream>) -> Int {
-        var size: Int = 0
-        guard let data = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, &size), size >= 36 else { return 0 }
-        let angle = av_display_rotation_get(UnsafeRawPointer(data).assumingMemoryBound(to: Int32.self))
+        guard let matrix = vlm_stream_display_matrix(stream) else { return 0 }
+        let angle = av_display_rotation_get(matrix)
         guard angle.isFinite else { return 0 }
         // av_display_rotation_get is counter-clockwise; report clockwise degrees in [0, 360).
         let clockwise = Int((-angle).rounded())

@@ -21,6 +21,16 @@ final class MediaProbeTests: XCTestCase {
         XCTAssertEqual(v.rotation, 0)
     }
 
+    /// rotated.mp4's track header says "display 90 degrees clockwise" (a phone's portrait video);
+    /// the stream's own size stays as encoded.
+    func testRotationComesFromTheDisplayMatrix() throws {
+        let info = try MediaProbe.probe(path: Self.samples + "/rotated.mp4")
+        let v = try XCTUnwrap(info.firstVideoStream)
+        XCTAssertEqual(v.rotation, 90)
+        XCTAssertEqual(v.width, 64); XCTAssertEqual(v.height, 48)
+        XCTAssertEqual(v.frameCount, 3)
+    }
+
     func testNonMediaAndTruncatedFilesAreBadInput() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vlm-probe-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

@@ -101,15 +101,3 @@ final class ImageDecodingTests: XCTestCase {
         XCTAssertTrue(img[5, 5] == (255, 255, 255), "white background")
     }
 }
-
-/// PNG's CRC-32 (for editing a header in a test).
-enum CRC32 {
-    static func checksum<C: Collection>(_ bytes: C) -> UInt32 where C.Element == UInt8 {
-        var c: UInt32 = 0xFFFF_FFFF
-        for b in bytes {
-            c ^= UInt32(b)
-            for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-        }
-        return ~c
-    }
-}
