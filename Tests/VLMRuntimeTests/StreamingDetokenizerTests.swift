@@ -88,3 +88,63 @@ final class StreamingDetokenizerTests: XCTestCase {
         }
     }
 }
+
+/// More streaming cases: SmolLM2's byte-level pieces of emoji and CJK fed one id at a time (the
+/// ids of the reference fixtures, so the split points are transformers'), invalid bytes, and
+/// leaving out control tokens.
+final class StreamingDetokenizerEdgeCaseTests: XCTestCase {
+    func testReferenceIdsStreamWholeCharacters() throws {
+        for (fixtureName, file) in [("tokenizer_smollm2.json", smolLM2File), ("tokenizer_gemma3.json", gemma3File)] {
+            let fixture = try TokenizerTests.modelFixture(fixtureName)
+            let (tokenizer, _, _) = try TokenizerTests.load(file)
+            var splitCharacters = 0
+            for c in fixture.cases where c.roundTrips {
+                var detok = StreamingDetokenizer(tokenizer: tokenizer)
+                var text = ""
+                for id in c.ids {
+                    let piece = detok.push(id)
+                    XCTAssertFalse(piece.unicodeScalars.contains("\u{FFFD}"), "\(file): \(c.text.debugDescription) after \(id)")
+                    if piece.isEmpty { splitCharacters += 1 }
+                    text += piece
+                }
+                XCTAssertEqual(detok.flush(), "")
+                XCTAssertEqual(text, c.text, "\(file): \(c.text.debugDescription)")
+            }
+            XCTAssertGreaterThan(splitCharacters, 5, "\(file): the fixtures do split characters across tokens")
+        }
+    }
+
+    func testSmolLM2EmojiIsHeldUntilComplete() throws {
+        let (tokenizer, _, _) = try TokenizerTests.load(smolLM2File)
+        let ids = tokenizer.encode("😀", addSpecial: false)
+        XCTAssertGreaterThan(ids.count, 1, "byte-level BPE spells this emoji in several tokens")
+        var detok = StreamingDetokenizer(tokenizer: tokenizer)
+        let pieces = ids.map { detok.push($0) }
+        XCTAssertEqual(pieces.dropLast().joined(), "")
+        XCTAssertEqual(pieces.last, "😀")
+    }
+
+    func testInvalidBytesComeOutAtOnce() {
+        // A continuation byte with no lead, an overlong lead, and a lead followed by ASCII.
+        XCTAssertEqual(StreamingDetokenizer.completePrefixLength([0x41, 0x80]), 2)
+        XCTAssertEqual(StreamingDetokenizer.completePrefixLength([0xC0]), 1)
+        XCTAssertEqual(StreamingDetokenizer.completePrefixLength([0xE6, 0x41]), 2)
+        // E0 must be followed by A0...BF, ED by 80...9F, F0 by 90...BF, F4 by 80...8F.
+        XCTAssertEqual(StreamingDetokenizer.completePrefixLength([0xE0, 0x80]), 2)
+        XCTAssertEqual(StreamingDetokenizer.completePrefixLength([0xE0, 0xA0]), 0)
+        XCTAssertEqual(StreamingDetokenizer.completePrefixLength([0xED, 0xA0]), 2)
+        XCTAssertEqual(StreamingDetokenizer.completePrefixLength([0xF4, 0x90]), 2)
+        XCTAssertEqual(StreamingDetokenizer.completePrefixLength([0xF5]), 1)
+        // A finished character followed by a stray continuation byte.
+        XCTAssertEqual(StreamingDetokenizer.completePrefixLength(Array("日".utf8) + [0x97]), 4)
+    }
+
+    func testSkippingControlTokens() throws {
+        let (tokenizer, _, _) = try TokenizerTests.load(smolLM2File)
+        var detok = StreamingDetokenizer(tokenizer: tokenizer, skipSpecialTokens: true)
+        let text = [1, 4093, 198, 6004, 2].map { detok.push($0) }.joined() + detok.flush()
+        XCTAssertEqual(text, "user\nhi")
+        var all = StreamingDetokenizer(tokenizer: tokenizer)
+        XCTAssertEqual([1, 4093, 2].map { all.push($0) }.joined(), "<|im_start|>user<|im_end|>")
+    }
+}
