@@ -140,14 +140,16 @@ final class GGUFHostileInputTests: XCTestCase {
     }
 
     func testBadTensorTypes() throws {
-        for t: UInt32 in [4, 5, 99, .max] {
+        for t: UInt32 in [4, 5, 31, 99, .max] {
             assertBadInput(mutated("tensor.cube.type", t), "unknown type", "type \(t)")
         }
-        // Q2_K is a real ggml type this runtime does not read: a clear `unsupported` error.
-        let temp = TempFile(mutated("tensor.cube.type", UInt32(10)))
-        XCTAssertThrowsError(try GGUFFile.open(path: temp.path)) { error in
-            guard case VLMError.unsupported(let m) = error else { return XCTFail("\(error)") }
-            XCTAssertTrue(m.contains("Q2_K"), m)
+        // Real ggml types this runtime does not read: a clear `unsupported` error naming the type.
+        for (id, name) in [(10, "Q2_K"), (20, "IQ4_NL"), (28, "F64"), (39, "MXFP4")] {
+            let temp = TempFile(mutated("tensor.cube.type", UInt32(id)))
+            XCTAssertThrowsError(try GGUFFile.open(path: temp.path)) { error in
+                guard case VLMError.unsupported(let m) = error else { return XCTFail("\(name): \(error)") }
+                XCTAssertTrue(m.hasPrefix(temp.path) && m.contains("type \(name)"), m)
+            }
         }
     }
 

@@ -179,6 +179,26 @@ final class GGUFParserTests: XCTestCase {
         XCTAssertEqual(try f.vector(named: "norm.weight"), Self.norm)
     }
 
+    /// Block geometry of every ggml type, as ggml's block structs define it (gguf-py's table,
+    /// except Q8_1, whose block is 36 bytes in ggml and a stale 40 in gguf-py).
+    func testTypeGeometryMatchesGGML() {
+        let expected: [UInt32: (Int, Int)] = [
+            0: (1, 4), 1: (1, 2), 2: (32, 18), 3: (32, 20), 6: (32, 22), 7: (32, 24), 8: (32, 34), 9: (32, 36),
+            10: (256, 84), 11: (256, 110), 12: (256, 144), 13: (256, 176), 14: (256, 210), 15: (256, 292),
+            16: (256, 66), 17: (256, 74), 18: (256, 98), 19: (256, 50), 20: (32, 18), 21: (256, 110),
+            22: (256, 82), 23: (256, 136), 24: (1, 1), 25: (1, 2), 26: (1, 4), 27: (1, 8), 28: (1, 8),
+            29: (256, 56), 30: (1, 2), 34: (256, 54), 35: (256, 66), 39: (32, 17)]
+        XCTAssertEqual(Set(GGMLType.allCases.map(\.rawValue)), Set(expected.keys))
+        for t in GGMLType.allCases {
+            XCTAssertEqual(t.blockSize, expected[t.rawValue]!.0, "\(t)")
+            XCTAssertEqual(t.blockBytes, expected[t.rawValue]!.1, "\(t)")
+        }
+        XCTAssertEqual(GGMLType.allCases.filter(\.isSupported).map(\.description).sorted(),
+                       ["BF16", "F16", "F32", "Q4_0", "Q4_1", "Q4_K", "Q5_0", "Q5_1", "Q5_K", "Q6_K", "Q8_0"])
+        XCTAssertEqual(GGMLType.q4_K.rowBytes(512), 288)
+        XCTAssertNil(GGMLType.q4_K.rowBytes(100))
+    }
+
     func testEmptyFileWithNoTensors() throws {
         var w = GGUFWriter()
         let (f, _, bytes) = try open(&w)

@@ -1,0 +1,204 @@
+import XCTest
+import CKernels
+@testable import VLMRuntime
+
+/// The C mat-vec kernels (`CKernels/quant_dot.c`) against the reference: `Dequantize.row`
+/// followed by a float dot in Double.
+///
+/// Error bound with 8-bit activations: x is rounded to the nearest multiple of d_b = amax_b/127
+/// in each 32-block b, so |x_i - x̂_i| <= amax_b/254 and
+///   |y - y_ref| <= Σ_b (amax_b/254) Σ_{i∈b} |w_i|  (+ float rounding: 1e-5 Σ|w_i x_i| + 1e-5),
+/// which is what `testInt8ActivationsWithinQuantizationBound` checks. The AVX2 and portable
+/// paths do the same integer sums and differ only in float summation order:
+/// |avx2 - portable| <= 1e-5 Σ|w_i x_i| + 1e-6. Exact (float-activation) kernels differ from the
+/// reference only by float rounding: 1e-5 Σ|w_i x_i| + 1e-6.
+final class QuantDotTests: XCTestCase {
+    static let types: [GGMLType] = [.q4_0, .q4_1, .q5_0, .q8_0]
+    static let shapes: [(rows: Int, cols: Int)] = [(1, 32), (7, 64), (13, 96), (9, 576), (5, 1536), (3, 2048)]
+
+    struct Rng {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        mutating func uniform(_ lo: Float, _ hi: Float) -> Float {
+            lo + (hi - lo) * Float(next() >> 40) / Float(1 << 24)
+        }
+    }
+
+    /// Random valid blocks: random quant bytes, finite f16 scales (and mins for Q4_1).
+    static func randomRows(_ type: GGMLType, rows: Int, cols: Int, _ rng: inout Rng) -> [UInt8] {
+        let blocks = rows * cols / 32
+        var bytes = [UInt8](repeating: 0, count: blocks * type.blockBytes)
+        for b in 0..<blocks {
+            let o = b * type.blockBytes
+            for i in 0..<type.blockBytes { bytes[o + i] = UInt8(truncatingIfNeeded: rng.next()) }
+            func putF16(_ v: Float, at k: Int) {
+                let bits = Float16(v).bitPattern
+                bytes[o + k] = UInt8(bits & 0xFF); bytes[o + k + 1] = UInt8(bits >> 8)
+            }
+            putF16(rng.uniform(0.001, 0.05), at: 0)
+            if type == .q4_1 { putF16(rng.uniform(-0.2, 0.2), at: 2) }
+        }
+        return bytes
+    }
+
+    struct Reference { var y: [Double]; var absProducts: [Double]; var roundingBound: [Double] }
+
+    static func reference(_ type: GGMLType, _ w: [UInt8], rows: Int, cols: Int, x: [Float]) -> Reference {
+        let rowBytes = type.rowBytes(cols)!
+        var row = [Float](repeating: 0, count: cols)
+        var ref = Reference(y: [], absProducts: [], roundingBound: [])
+        for r in 0..<rows {
+            w.withUnsafeBytes { p in
+                row.withUnsafeMutableBufferPointer { Dequantize.row(type, p.baseAddress! + r * rowBytes, $0.baseAddress!, count: cols) }
+            }
+            var s = 0.0, a = 0.0, bound = 0.0
+            for b in 0..<cols / 32 {
+                var amax: Float = 0, wsum = 0.0
+                for i in b * 32..<b * 32 + 32 {
+                    s += Double(row[i]) * Double(x[i]); a += abs(Double(row[i]) * Double(x[i]))
+                    amax = max(amax, abs(x[i])); wsum += abs(Double(row[i]))
+                }
+                bound += Double(amax) / 254 * wsum
+            }
+            ref.y.append(s); ref.absProducts.append(a); ref.roundingBound.append(bound)
+        }
+        return ref
+    }
+
+    /// Runs `vlm_matvec_q8` (int8 activations) or `vlm_matvec_f32` over rows [lo, hi).
+    static func kernel(_ type: GGMLType, _ w: [UInt8], rows: Int, cols: Int, x: [Float], int8: Bool,
+                       portable: Bool, range: Range<Int>? = nil) -> [Float] {
+        let rowBytes = type.rowBytes(cols)!
+        let range = range ?? 0..<rows
+        var y = [Float](repeating: .nan, count: rows)
+        var q = [vlm_q8_block](repeating: vlm_q8_block(), count: cols / 32)
+        x.withUnsafeBufferPointer { xp in
+            w.withUnsafeBytes { wp in
+                y.withUnsafeMutableBufferPointer { yp in
+                    if int8 {
+                        q.withUnsafeMutableBufferPointer { qp in
+                            vlm_quantize_q8(xp.baseAddress!, cols, qp.baseAddress!)
+                            vlm_matvec_q8(Int32(type.rawValue), wp.baseAddress!, rowBytes, range.lowerBound, range.upperBound,
+                                          cols, qp.baseAddress!, yp.baseAddress!, portable ? 1 : 0)
+                        }
+                    } else {
+                        vlm_matvec_f32(Int32(type.rawValue), wp.baseAddress!, rowBytes, range.lowerBound, range.upperBound,
+                                       cols, xp.baseAddress!, yp.baseAddress!, portable ? 1 : 0)
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    func forEachCase(_ body: (GGMLType, Int, Int, [UInt8], [Float]) -> Void) {
+        var rng = Rng(state: 42)
+        for type in Self.types {
+            XCTAssertEqual(vlm_quant_dot_supports(Int32(type.rawValue)), 1, "\(type)")
+            for (rows, cols) in Self.shapes {
+                let w = Self.randomRows(type, rows: rows, cols: cols, &rng)
+                let x = (0..<cols).map { _ in rng.uniform(-2, 2) }
+                body(type, rows, cols, w, x)
+            }
+        }
+    }
+
+    func testInt8ActivationsWithinQuantizationBound() {
+        forEachCase { type, rows, cols, w, x in
+            let ref = Self.reference(type, w, rows: rows, cols: cols, x: x)
+            for portable in [false, true] {
+                let y = Self.kernel(type, w, rows: rows, cols: cols, x: x, int8: true, portable: portable)
+                for r in 0..<rows {
+                    let err = abs(Double(y[r]) - ref.y[r])
+                    let bound = ref.roundingBound[r] + 1e-5 * ref.absProducts[r] + 1e-5
+                    XCTAssertLessThanOrEqual(err, bound, "\(type) \(rows)x\(cols) row \(r) portable \(portable)")
+                    // The bound is a worst case; random signs make the actual error much smaller.
+                    XCTAssertLessThanOrEqual(err, 1e-2 * ref.absProducts[r] + 1e-5, "\(type) \(rows)x\(cols) row \(r)")
+                }
+            }
+        }
+    }
+
+    func testAVX2MatchesPortable() {
+        forEachCase { type, rows, cols, w, x in
+            let ref = Self.reference(type, w, rows: rows, cols: cols, x: x)
+            for int8 in [true, false] {
+                let fast = Self.kernel(type, w, rows: rows, cols: cols, x: x, int8: int8, portable: false)
+                let plain = Self.kernel(type, w, rows: rows, cols: cols, x: x, int8: int8, portable: true)
+                for r in 0..<rows {
+                    XCTAssertLessThanOrEqual(abs(Double(fast[r]) - Double(plain[r])), 1e-5 * ref.absProducts[r] + 1e-6,
+                                             "\(type) \(rows)x\(cols) row \(r) int8 \(int8)")
+                }
+            }
+        }
+    }
+
+    func testExactActivationKernelsMatchReference() {
+        forEachCase { type, rows, cols, w, x in
+            let ref = Self.reference(type, w, rows: rows, cols: cols, x: x)
+            for portable in [false, true] {
+                let y = Self.kernel(type, w, rows: rows, cols: cols, x: x, int8: false, portable: portable)
+                for r in 0..<rows {
+                    XCTAssertLessThanOrEqual(abs(Double(y[r]) - ref.y[r]), 1e-5 * ref.absProducts[r] + 1e-6,
+                                             "\(type) \(rows)x\(cols) row \(r) portable \(portable)")
+                }
+            }
+        }
+    }
+
+    /// A row range writes exactly its rows (the threads split rows this way).
+    func testRowRangeWritesOnlyItsRows() {
+        var rng = Rng(state: 7)
+        let w = Self.randomRows(.q4_1, rows: 11, cols: 64, &rng)
+        let x = (0..<64).map { _ in rng.uniform(-1, 1) }
+        let all = Self.kernel(.q4_1, w, rows: 11, cols: 64, x: x, int8: true, portable: false)
+        let part = Self.kernel(.q4_1, w, rows: 11, cols: 64, x: x, int8: true, portable: false, range: 3..<8)
+        for r in 0..<11 {
+            if (3..<8).contains(r) { XCTAssertEqual(part[r], all[r]) } else { XCTAssertTrue(part[r].isNaN) }
+        }
+    }
+
+    /// `WeightMatrix.matVec` (QuantDot plus threading) agrees with the reference.
+    func testMatVecThroughWeightMatrix() {
+        var rng = Rng(state: 3)
+        for type in Self.types + [.q5_1, .f32] {
+            let rows = 133, cols = 576
+            let w: [UInt8]
+            if type == .f32 {
+                w = (0..<rows * cols).map { _ in rng.uniform(-0.1, 0.1) }.withUnsafeBytes { Array($0) }
+            } else if type == .q5_1 {
+                var b = Self.randomRows(.q5_1, rows: rows, cols: cols, &rng)
+                for k in 0..<rows * cols / 32 {   // a finite f16 min too
+                    let bits = Float16(rng.uniform(-0.2, 0.2)).bitPattern
+                    b[k * 24 + 2] = UInt8(bits & 0xFF); b[k * 24 + 3] = UInt8(bits >> 8)
+                }
+                w = b
+            } else {
+                w = Self.randomRows(type, rows: rows, cols: cols, &rng)
+            }
+            let x = (0..<cols).map { _ in rng.uniform(-2, 2) }
+            let ref = Self.reference(type, w, rows: rows, cols: cols, x: x)
+            let storage = FloatStorage([])
+            w.withUnsafeBytes { wp in
+                let m = WeightMatrix(type: type, rows: rows, cols: cols, data: wp.baseAddress!, owner: storage)
+                for exact in [false, true] {
+                    var y = [Float](repeating: .nan, count: rows)
+                    x.withUnsafeBufferPointer { xp in
+                        y.withUnsafeMutableBufferPointer { m.matVec(xp.baseAddress!, $0.baseAddress!, exactActivations: exact) }
+                    }
+                    let int8 = !exact && vlm_quant_dot_supports(Int32(type.rawValue)) != 0
+                    for r in 0..<rows {
+                        let bound = (int8 ? ref.roundingBound[r] : 0) + 1e-5 * ref.absProducts[r] + 1e-5
+                        XCTAssertLessThanOrEqual(abs(Double(y[r]) - ref.y[r]), bound, "\(type) row \(r) exact \(exact)")
+                    }
+                }
+            }
+        }
+    }
+}
