@@ -375,4 +375,45 @@ final class TokenizerTests: XCTestCase {
         try Data("{}".utf8).write(to: dir.appendingPathComponent("tokenizer.json"))
         XCTAssertThrowsError(try TokenizerJSONLoader.load(directory: dir.path))
     }
+
+    /// A Gemma-style tokenizer.json: BPE with byte fallback behind a "▁" normalizer, and two
+    /// canonically equivalent tokens (Ω U+03A9 and the ohm sign U+2126) that must stay apart.
+    func testTokenizerJSONLoaderSentencePiece() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vlm-tokjson-\(getpid())-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let json = #"""
+        {"model": {"type": "BPE", "byte_fallback": true, "unk_token": "<unk>",
+                   "vocab": {"<unk>": 0, "<bos>": 1, "\u2581": 2, "a": 3, "b": 4, "ab": 5, "\u2581ab": 6,
+                             "\u03a9": 7, "\u2126": 8, "<0xC3>": 9, "<0xA9>": 10},
+                   "merges": ["a b", "\u2581 ab"]},
+         "added_tokens": [{"id": 1, "content": "<bos>", "special": true}],
+         "normalizer": {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"},
+         "decoder": {"type": "Sequence", "decoders": [{"type": "Replace", "pattern": {"String": "\u2581"}, "content": " "},
+                                                     {"type": "ByteFallback"}, {"type": "Fuse"}]}}
+        """#
+        try Data(json.utf8).write(to: dir.appendingPathComponent("tokenizer.json"))
+        try Data(#"{"bos_token": {"content": "<bos>"}, "add_bos_token": true}"#.utf8).write(to: dir.appendingPathComponent("tokenizer_config.json"))
+        try Data("{% for m in messages %}<start_of_turn>{% endfor %}".utf8).write(to: dir.appendingPathComponent("chat_template.jinja"))
+        let v = try TokenizerJSONLoader.load(directory: dir.path)
+        XCTAssertEqual(v.model, .sentencePiece)
+        XCTAssertFalse(v.addSpacePrefix)
+        XCTAssertEqual(v.bosID, 1)
+        XCTAssertEqual(v.types[9], .byte)
+        XCTAssertEqual(v.chatTemplate, "{% for m in messages %}<start_of_turn>{% endfor %}")
+        let t = try makeTokenizer(v)
+        XCTAssertEqual(t.encode("ab ab\u{3a9}\u{2126}é", addSpecial: true), [1, 5, 6, 7, 8, 9, 10])
+        XCTAssertEqual(t.decode([1, 5, 6, 7, 8, 9, 10]), "<bos>ab ab\u{3a9}\u{2126}é")
+    }
+
+    func testJSONValue() throws {
+        let v = try JSONValue.parse(Array(#"{"a": [1, -2.5e1, true, null, "x\"\u00e9\ud83d\ude00\n"], "\u2126": 1, "\u03a9": 2}"#.utf8))
+        XCTAssertEqual(v["a"]?.arrayValue?.count, 5)
+        XCTAssertEqual(v["a"]?.arrayValue?[1].intValue, -25)
+        XCTAssertEqual(v["a"]?.arrayValue?[4].stringValue, "x\"é😀\n")
+        XCTAssertEqual(v.members?.map { Array($0.key.unicodeScalars) }, [["a"], ["\u{2126}"], ["\u{3a9}"]], "equivalent keys stay two keys")
+        for bad in ["", "{", "[1,]", "{\"a\" 1}", "\"abc", "tru", "[1] x", String(repeating: "[", count: 300) + String(repeating: "]", count: 300)] {
+            XCTAssertThrowsError(try JSONValue.parse(Array(bad.utf8)), bad)
+        }
+    }
 }

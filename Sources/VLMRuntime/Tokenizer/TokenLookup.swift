@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Token spellings to ids, compared as exact UTF-8 bytes.
 ///
 /// Why not `[String: Int32]`: Swift's String equality and hashing follow canonical equivalence,
@@ -108,9 +114,3 @@ struct TokenLookup: Sendable {
         return s.withUTF8 { id(UnsafeRawBufferPointer($0)) }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

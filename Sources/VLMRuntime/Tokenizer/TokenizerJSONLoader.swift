@@ -9,39 +9,39 @@ import Foundation
 ///   single `\p{N}` -> "qwen2", else GPT-2's);
 /// - SentencePiece-style BPE (`byte_fallback` with a "▁" normalizer or Metaspace: Gemma, Llama 2).
 ///   The merge list's order becomes scores (a token scores minus the rank of the first merge
-///   that forms it), so the score-ordered merge loop reproduces the list's order.
-/// Unigram and WordPiece models are refused as unsupported. Foundation is used here only, for
-/// JSONSerialization; the tokenizers themselves do not need it.
+///   that forms it), so the score-ordered merge loop follows the list.
+/// Unigram and WordPiece models are refused as unsupported. The JSON is read with `JSONValue`,
+/// which keeps vocabulary keys byte-exact (see there); Foundation only reads the files.
 public enum TokenizerJSONLoader {
     public static func load(directory: String) throws -> TokenizerVocabulary {
         let path = directory + "/tokenizer.json"
         guard let data = FileManager.default.contents(atPath: path) else {
             throw VLMError.badInput("\(path): missing (a Hugging Face model directory needs tokenizer.json)")
         }
-        guard let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-              let model = json["model"] as? [String: Any] else {
-            throw VLMError.badInput("\(path): not a tokenizer.json")
-        }
-        let config = readJSON(directory + "/tokenizer_config.json") ?? [:]
-        let generation = readJSON(directory + "/generation_config.json") ?? [:]
-        return try vocabulary(tokenizer: json, model: model, config: config, generation: generation,
-                              templateFile: try? String(contentsOfFile: directory + "/chat_template.jinja", encoding: .utf8),
-                              source: path)
+        let json: JSONValue
+        do { json = try JSONValue.parse([UInt8](data)) } catch { throw VLMError.badInput("\(path): \(error)") }
+        let template = FileManager.default.contents(atPath: directory + "/chat_template.jinja")
+            .map { String(decoding: $0, as: UTF8.self) }
+        return try vocabulary(tokenizer: json, config: readJSON(directory + "/tokenizer_config.json") ?? .null,
+                              generation: readJSON(directory + "/generation_config.json") ?? .null,
+                              templateFile: template, source: path)
     }
 
-    static func readJSON(_ path: String) -> [String: Any]? {
+    static func readJSON(_ path: String) -> JSONValue? {
         guard let d = FileManager.default.contents(atPath: path) else { return nil }
-        return (try? JSONSerialization.jsonObject(with: d)) as? [String: Any]
+        return try? JSONValue.parse([UInt8](d))
     }
 
-    static func vocabulary(tokenizer json: [String: Any], model: [String: Any], config: [String: Any],
-                           generation: [String: Any], templateFile: String?, source path: String) throws -> TokenizerVocabulary {
-        guard (model["type"] as? String) == "BPE", let vocab = model["vocab"] as? [String: Any] else {
-            throw VLMError.unsupported("\(path): only BPE tokenizer.json models are supported (got \(model["type"] ?? "none"))")
+    static func vocabulary(tokenizer json: JSONValue, config: JSONValue, generation: JSONValue,
+                           templateFile: String?, source path: String) throws -> TokenizerVocabulary {
+        guard let model = json["model"], json.members != nil else { throw VLMError.badInput("\(path): not a tokenizer.json") }
+        guard model["type"]?.stringValue == "BPE", let vocab = model["vocab"]?.members else {
+            throw VLMError.unsupported("\(path): only BPE tokenizer.json models are supported (got \(model["type"]?.stringValue ?? "none"))")
         }
         var tokens: [String] = []
         var types: [TokenizerVocabulary.TokenType] = []
         func put(_ token: String, _ id: Int, _ type: TokenizerVocabulary.TokenType) throws {
+            // Ids nobody names stay empty, unused tokens.
             guard id >= 0, id < 1 << 24 else { throw VLMError.badInput("\(path): token id \(id) out of range") }
             if id >= tokens.count {
                 tokens += Array(repeating: "", count: id + 1 - tokens.count)
@@ -51,41 +51,44 @@ public enum TokenizerJSONLoader {
             types[id] = type
         }
         for (token, value) in vocab {
-            guard let id = (value as? NSNumber)?.intValue else { throw VLMError.badInput("\(path): bad id for \(token)") }
+            guard let id = value.intValue else { throw VLMError.badInput("\(path): bad id for \(token.debugDescription)") }
             try put(token, id, .normal)
         }
-        for added in (json["added_tokens"] as? [[String: Any]]) ?? [] {
-            guard let id = (added["id"] as? NSNumber)?.intValue, let content = added["content"] as? String else { continue }
-            try put(content, id, (added["special"] as? Bool) == true ? .control : .userDefined)
+        for added in json["added_tokens"]?.arrayValue ?? [] {
+            guard let id = added["id"]?.intValue, let content = added["content"]?.stringValue else { continue }
+            try put(content, id, added["special"]?.boolValue == true ? .control : .userDefined)
         }
-        let merges: [String] = ((model["merges"] as? [Any]) ?? []).compactMap {
-            if let s = $0 as? String { return s }
-            if let pair = $0 as? [String], pair.count == 2 { return pair[0] + " " + pair[1] }
+        let merges: [String] = (model["merges"]?.arrayValue ?? []).compactMap {
+            if let s = $0.stringValue { return s }
+            if let pair = $0.arrayValue, pair.count == 2, let a = pair[0].stringValue, let b = pair[1].stringValue { return a + " " + b }
             return nil
         }
 
-        let preText = describe(json["pre_tokenizer"])
-        let normalizerText = describe(json["normalizer"])
-        let byteLevel = preText.contains("ByteLevel") || describe(json["decoder"]).contains("ByteLevel")
-        let sentencePiece = !byteLevel && ((model["byte_fallback"] as? Bool) == true
-            || normalizerText.contains("\u{2581}") || preText.contains("Metaspace"))
+        func objects(_ v: JSONValue?) -> [JSONValue] {
+            var out: [JSONValue] = []
+            v?.walk { if $0.members != nil { out.append($0) } }
+            return out
+        }
+        func hasType(_ v: JSONValue?, _ type: String) -> Bool { objects(v).contains { $0["type"]?.stringValue == type } }
+        let byteLevel = hasType(json["pre_tokenizer"], "ByteLevel") || hasType(json["decoder"], "ByteLevel")
+        let spaceMarker = objects(json["normalizer"]).contains { $0["content"]?.stringValue == "\u{2581}" }
+        let metaspace = objects(json["pre_tokenizer"]).first { $0["type"]?.stringValue == "Metaspace" }
+        let sentencePiece = !byteLevel && (model["byte_fallback"]?.boolValue == true || spaceMarker || metaspace != nil)
 
         func tokenID(_ key: String) -> Int32? {
-            let value = config[key]
-            let text = (value as? String) ?? ((value as? [String: Any])?["content"] as? String)
-            guard let t = text else { return nil }
-            return tokens.firstIndex(where: { $0.utf8.elementsEqual(t.utf8) }).map(Int32.init)
+            guard let value = config[key], let text = value.stringValue ?? value["content"]?.stringValue else { return nil }
+            return tokens.firstIndex(where: { $0.utf8.elementsEqual(text.utf8) }).map(Int32.init)
         }
         var extraEOS: [Int32] = []
-        if let list = generation["eos_token_id"] as? [NSNumber] { extraEOS = list.map { Int32(truncating: $0) } }
-        else if let one = generation["eos_token_id"] as? NSNumber { extraEOS = [Int32(truncating: one)] }
+        if let list = generation["eos_token_id"]?.arrayValue { extraEOS = list.compactMap { $0.intValue.map(Int32.init) } }
+        else if let one = generation["eos_token_id"]?.intValue { extraEOS = [Int32(one)] }
         extraEOS = extraEOS.filter { $0 >= 0 && Int($0) < tokens.count }
 
         var template = templateFile
         if template == nil {
-            if let t = config["chat_template"] as? String { template = t }
-            else if let list = config["chat_template"] as? [[String: Any]] {
-                template = (list.first { ($0["name"] as? String) == "default" } ?? list.first)?["template"] as? String
+            if let t = config["chat_template"]?.stringValue { template = t }
+            else if let list = config["chat_template"]?.arrayValue {
+                template = (list.first { $0["name"]?.stringValue == "default" } ?? list.first)?["template"]?.stringValue
             }
         }
 
@@ -96,27 +99,35 @@ public enum TokenizerJSONLoader {
             var scored = [Bool](repeating: false, count: tokens.count)
             let lookup = TokenLookup(tokens: tokens)
             for (rank, merge) in merges.enumerated() {
-                let joined = merge.replacingOccurrences(of: " ", with: "")
-                if let id = lookup.id(of: joined), !scored[Int(id)] {
+                var m = merge
+                let id: Int32? = m.withUTF8 { p in
+                    guard let space = p.firstIndex(of: 0x20) else { return nil }
+                    var joined = [UInt8](p[..<space])
+                    joined.append(contentsOf: p[(space + 1)...])
+                    return joined.withUnsafeBytes { lookup.id($0) }
+                }
+                if let id, !scored[Int(id)] {
                     scores[Int(id)] = -Float(rank) - 1
                     scored[Int(id)] = true
                 }
             }
-            for (i, t) in tokens.enumerated() where TokenizerVocabulary.byteTokenPattern(t) && types[i] == .normal {
+            for (i, t) in tokens.enumerated() where types[i] == .normal && SentencePieceTokenizer.byteValue(t) != nil {
                 types[i] = .byte
             }
-            let prepend = normalizerText.contains("Prepend") || (preText.contains("Metaspace") && !preText.contains("never"))
+            let prependNormalizer = objects(json["normalizer"]).contains { $0["type"]?.stringValue == "Prepend" }
+            let prependScheme = metaspace?["prepend_scheme"]?.stringValue ?? (metaspace?["add_prefix_space"]?.boolValue == false ? "never" : "always")
             v = TokenizerVocabulary(
                 model: .sentencePiece, preTokenizer: "default", tokens: tokens, scores: scores, types: types,
                 bosID: tokenID("bos_token"), eosID: tokenID("eos_token"), unknownID: tokenID("unk_token"),
                 padID: tokenID("pad_token"), extraEndOfGenerationIDs: extraEOS,
-                addBOS: (config["add_bos_token"] as? Bool) ?? true, addEOS: (config["add_eos_token"] as? Bool) ?? false,
-                addSpacePrefix: prepend, sentencePieceMerges: .scores, chatTemplate: template)
+                addBOS: config["add_bos_token"]?.boolValue ?? true, addEOS: config["add_eos_token"]?.boolValue ?? false,
+                addSpacePrefix: prependNormalizer || (metaspace != nil && prependScheme != "never"),
+                sentencePieceMerges: .scores, chatTemplate: template)
         } else {
-            let regexes = collect(json["pre_tokenizer"], key: "Regex")
+            let preObjects = objects(json["pre_tokenizer"])
+            let regexes = preObjects.compactMap { $0["Regex"]?.stringValue }
             let pre: String
-            if collectObjects(json["pre_tokenizer"]).contains(where: {
-                ($0["type"] as? String) == "Digits" && ($0["individual_digits"] as? Bool) == true }) { pre = "smollm" }
+            if preObjects.contains(where: { $0["type"]?.stringValue == "Digits" && $0["individual_digits"]?.boolValue == true }) { pre = "smollm" }
             else if regexes.contains(where: { $0.contains("\\p{N}{1,3}") }) { pre = "llama3" }
             else if regexes.contains(where: { $0.contains("\\p{N}") && $0.contains("[^\\r\\n\\p{L}\\p{N}]") }) { pre = "qwen2" }
             else { pre = "gpt2" }
@@ -124,38 +135,10 @@ public enum TokenizerJSONLoader {
                 model: .byteLevelBPE, preTokenizer: pre, tokens: tokens, types: types, merges: merges,
                 bosID: tokenID("bos_token"), eosID: tokenID("eos_token"), unknownID: tokenID("unk_token"),
                 padID: tokenID("pad_token"), extraEndOfGenerationIDs: extraEOS,
-                addBOS: (config["add_bos_token"] as? Bool) ?? false, addEOS: (config["add_eos_token"] as? Bool) ?? false,
+                addBOS: config["add_bos_token"]?.boolValue ?? false, addEOS: config["add_eos_token"]?.boolValue ?? false,
                 chatTemplate: template)
         }
         try v.validate(source: path)
         return v
     }
-
-    /// Every string stored under `key` anywhere in a JSON value (the patterns of Split steps).
-    static func collect(_ value: Any?, key: String) -> [String] {
-        collectObjects(value).compactMap { $0[key] as? String }
-    }
-
-    /// Every object in a JSON value, nested ones included.
-    static func collectObjects(_ value: Any?) -> [[String: Any]] {
-        var out: [[String: Any]] = []
-        func walk(_ v: Any?) {
-            if let d = v as? [String: Any] { out.append(d); d.values.forEach(walk) }
-            else if let a = v as? [Any] { a.forEach(walk) }
-        }
-        walk(value)
-        return out
-    }
-
-    /// A JSON fragment as text, to recognise pre-tokenizer and normalizer shapes by their parts.
-    static func describe(_ value: Any?) -> String {
-        guard let value, !(value is NSNull),
-              let d = try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed]) else { return "" }
-        return String(decoding: d, as: UTF8.self)
-    }
-}
-
-extension TokenizerVocabulary {
-    /// "<0xNN>" with two upper-case hex digits: a SentencePiece byte-fallback token.
-    static func byteTokenPattern(_ t: String) -> Bool { SentencePieceTokenizer.byteValue(t) != nil }
 }
