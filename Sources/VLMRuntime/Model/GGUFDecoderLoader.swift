@@ -20,35 +20,8 @@ public enum GGUFDecoderLoader {
         }
         try config.validate()
 
-        var layers: [DecoderLayerWeights] = []
-        for i in 0..<config.layerCount {
-            let b = "blk.\(i)."
-            var l = DecoderLayerWeights(
-                attentionNorm: try f.vector(named: b + "attn_norm.weight"),
-                query: try f.matrix(named: b + "attn_q.weight"), key: try f.matrix(named: b + "attn_k.weight"),
-                value: try f.matrix(named: b + "attn_v.weight"), output: try f.matrix(named: b + "attn_output.weight"),
-                mlpNorm: try f.vector(named: b + "ffn_norm.weight"),
-                gate: try f.matrix(named: b + "ffn_gate.weight"), up: try f.matrix(named: b + "ffn_up.weight"),
-                down: try f.matrix(named: b + "ffn_down.weight"))
-            if config.hasQKVBias {
-                l.queryBias = try f.vector(named: b + "attn_q.bias")
-                l.keyBias = try f.vector(named: b + "attn_k.bias")
-                l.valueBias = try f.vector(named: b + "attn_v.bias")
-            }
-            if config.hasQKNorm {
-                l.queryNorm = try f.vector(named: b + "attn_q_norm.weight")
-                l.keyNorm = try f.vector(named: b + "attn_k_norm.weight")
-            }
-            if config.hasSandwichNorms {
-                l.postAttentionNorm = try f.vector(named: b + "post_attention_norm.weight")
-                l.postMLPNorm = try f.vector(named: b + "post_ffw_norm.weight")
-            }
-            layers.append(l)
-        }
-        let embedding = try f.matrix(named: "token_embd.weight")
-        let head = f.tensor(named: "output.weight") == nil ? embedding : try f.matrix(named: "output.weight")
-        let weights = DecoderWeights(embedding: embedding, layers: layers,
-                                     finalNorm: try f.vector(named: "output_norm.weight"), outputHead: head)
+        let weights = try DecoderWeights.load(config, names: .gguf, matrix: f.matrix(named:), vector: f.vector(named:),
+                                              contains: { f.tensor(named: $0) != nil })
         return try DecoderModel(config: config, weights: weights)
     }
 }

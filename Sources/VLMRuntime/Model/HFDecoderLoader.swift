@@ -87,35 +87,9 @@ public enum HFDecoderLoader {
     public static func load(config: DecoderConfig, checkpoint ck: SafetensorsCheckpoint, prefix: String,
                             lmHeadName: String = "lm_head.weight") throws -> DecoderModel {
         try config.validate()
-        var layers: [DecoderLayerWeights] = []
-        for i in 0..<config.layerCount {
-            let b = "\(prefix)layers.\(i)."
-            var l = DecoderLayerWeights(
-                attentionNorm: try ck.floats(named: b + "input_layernorm.weight"),
-                query: try ck.matrix(named: b + "self_attn.q_proj.weight"), key: try ck.matrix(named: b + "self_attn.k_proj.weight"),
-                value: try ck.matrix(named: b + "self_attn.v_proj.weight"), output: try ck.matrix(named: b + "self_attn.o_proj.weight"),
-                mlpNorm: try ck.floats(named: b + (config.hasSandwichNorms ? "pre_feedforward_layernorm.weight" : "post_attention_layernorm.weight")),
-                gate: try ck.matrix(named: b + "mlp.gate_proj.weight"), up: try ck.matrix(named: b + "mlp.up_proj.weight"),
-                down: try ck.matrix(named: b + "mlp.down_proj.weight"))
-            if config.hasQKVBias {
-                l.queryBias = try ck.floats(named: b + "self_attn.q_proj.bias")
-                l.keyBias = try ck.floats(named: b + "self_attn.k_proj.bias")
-                l.valueBias = try ck.floats(named: b + "self_attn.v_proj.bias")
-            }
-            if config.hasQKNorm {
-                l.queryNorm = try ck.floats(named: b + "self_attn.q_norm.weight")
-                l.keyNorm = try ck.floats(named: b + "self_attn.k_norm.weight")
-            }
-            if config.hasSandwichNorms {
-                l.postAttentionNorm = try ck.floats(named: b + "post_attention_layernorm.weight")
-                l.postMLPNorm = try ck.floats(named: b + "post_feedforward_layernorm.weight")
-            }
-            layers.append(l)
-        }
-        let embedding = try ck.matrix(named: prefix + "embed_tokens.weight")
-        let head = ck.contains(lmHeadName) ? try ck.matrix(named: lmHeadName) : embedding
-        let weights = DecoderWeights(embedding: embedding, layers: layers,
-                                     finalNorm: try ck.floats(named: prefix + "norm.weight"), outputHead: head)
+        let names = DecoderTensorNames.huggingFace(prefix: prefix, lmHead: lmHeadName, sandwichNorms: config.hasSandwichNorms)
+        let weights = try DecoderWeights.load(config, names: names, matrix: ck.matrix(named:), vector: ck.floats(named:),
+                                              contains: ck.contains)
         return try DecoderModel(config: config, weights: weights)
     }
 }

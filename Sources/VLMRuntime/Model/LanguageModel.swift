@@ -31,9 +31,6 @@ public final class LanguageModel {
         let file = try GGUFFile(path: path)
         let decoder = try GGUFDecoderLoader.load(file)
         let vocabulary = try TokenizerVocabulary.fromGGUF(file)
-        guard vocabulary.tokens.count >= decoder.config.vocabSize || vocabulary.tokens.count > 0 else {
-            throw VLMError.badInput("\(path): vocabulary is empty")
-        }
         let (template, warning) = ChatTemplate.detect(templateString: vocabulary.chatTemplate,
                                                       architecture: try file.stringIfPresent("general.architecture"))
         return LanguageModel(id: name.hasSuffix(".gguf") ? String(name.dropLast(5)) : name, decoder: decoder,
