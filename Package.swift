@@ -79,9 +79,9 @@ let package = Package(
 
         // One test target per library.
         .testTarget(name: "VLMRuntimeTests", dependencies: ["VLMRuntime"], exclude: ["Fixtures"]),
-        .testTarget(name: "VisionTests", dependencies: ["Vision"]),
-        .testTarget(name: "VideoTests", dependencies: ["Video"]),
-        .testTarget(name: "PruneTests", dependencies: ["Prune"]),
+        .testTarget(name: "VisionTests", dependencies: ["Vision"], exclude: ["Fixtures"]),
+        .testTarget(name: "VideoTests", dependencies: ["Video"], exclude: ["Fixtures"]),
+        .testTarget(name: "PruneTests", dependencies: ["Prune"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5]
 )
