@@ -1,9 +1,11 @@
 import ArgumentParser
 import VLMRuntime
+import Vision
 
 /// `vlm logits --prompt TEXT --out FILE.npy`: the logits of the last prompt position, before any
 /// sampling, as a float32 .npy of shape [vocab], for comparison with reference implementations.
-/// Media inputs come with the Vision stage; today the prompt is text only.
+/// With MEDIA (or any vision-language model) the prompt is built exactly as `describe`/`ask`
+/// build it: one user turn with the image first, in the model's chat format.
 struct LogitsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "logits", abstract: "Write the last prompt position's logits as a float32 .npy file.")
@@ -19,14 +21,24 @@ struct LogitsCommand: ParsableCommand {
     @Flag(help: "Pass the prompt untouched (no chat template).")
     var raw = false
 
-    @Argument(help: "Media file (images and videos arrive with the Vision and Video stages).")
+    @Argument(help: "An image file (needs a vision-language model).")
     var media: String?
 
     func run() throws {
         try CommandRunner.run(json: false) {
-            if let media { throw VLMError.usage("media input (\(media)) is not supported by this build yet; use a text prompt") }
             common.applyThreads()
-            let lm = try LanguageModel.load(path: try ModelLocator.resolve(common.model))
+            let path = try ModelLocator.resolve(common.model)
+            if media != nil || (ModelLocator.isDirectory(path) && VLMConfig.isVisionLanguageModel(directory: path)) {
+                let runner = try VisionRunner(common: common)
+                let prepared = try runner.prepare(media: media, prompt: prompt, raw: raw)
+                let decoder = runner.model.language.decoder
+                var x = prepared.embeddings
+                let logits = try decoder.forward(embeddings: &x, rows: prepared.ids.count, cache: decoder.makeCache(common.kvCacheType))
+                try NPYWriter.write(logits, shape: [logits.count], to: out)
+                Log.info("wrote \(logits.count) logits for \(prepared.ids.count) prompt tokens (\(prepared.visualAfter) visual) to \(out)")
+                return
+            }
+            let lm = try LanguageModel.load(path: path)
             let tokens = try lm.promptTokens(user: prompt, system: nil, raw: raw)
             let cache = lm.decoder.makeCache(common.kvCacheType)
             let logits = try lm.decoder.forward(tokens: tokens, cache: cache, logits: .last)

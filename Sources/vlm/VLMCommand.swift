@@ -8,7 +8,8 @@ struct VLMCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vlm",
         abstract: "Run vision-language models on the CPU, with visual-token reducers.",
-        subcommands: [GenerateCommand.self, LogitsCommand.self, BenchCommand.self, ModelsCommand.self])
+        subcommands: [DescribeCommand.self, AskCommand.self, GenerateCommand.self, LogitsCommand.self,
+                      BenchCommand.self, ModelsCommand.self])
 
     /// ArgumentParser exits with 64 (EX_USAGE) on bad arguments; ../shared/CONTRACT.md says 2.
     static func main() {

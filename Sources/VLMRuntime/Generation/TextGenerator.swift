@@ -39,8 +39,10 @@ public struct TextGenerator {
     /// Generates from `promptTokens` appended to whatever `cache` holds. `onText` receives each
     /// new piece of text as soon as it is complete (never a split UTF-8 character, never part
     /// of a pending stop string).
-    public func generate(promptTokens: [Int32], cache: KVCache, options: GenerationOptions,
-                         onText: (String) -> Void = { _ in }) throws -> GenerationResult {
+    /// Generates after `promptTokens`. `promptEmbeddings` (tokens x hidden), when given, is what
+    /// prefill reads instead of the tokens' embeddings: a VLM prompt with visual tokens spliced in.
+    public func generate(promptTokens: [Int32], promptEmbeddings: [Float]? = nil, cache: KVCache,
+                         options: GenerationOptions, onText: (String) -> Void = { _ in }) throws -> GenerationResult {
         guard !promptTokens.isEmpty else { throw VLMError.usage("the prompt is empty") }
         var sampler = Sampler(options.sampling)
         var detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
@@ -51,7 +53,12 @@ public struct TextGenerator {
         var reason = GenerationResult.StopReason.length
 
         let t0 = ProcessStats.now
-        var logits = try model.forward(tokens: promptTokens, cache: cache, logits: .last)
+        var logits: [Float]
+        if var embeddings = promptEmbeddings {
+            logits = try model.forward(embeddings: &embeddings, rows: promptTokens.count, cache: cache, logits: .last)
+        } else {
+            logits = try model.forward(tokens: promptTokens, cache: cache, logits: .last)
+        }
         let t1 = ProcessStats.now
 
         while generated.count < options.maxTokens {

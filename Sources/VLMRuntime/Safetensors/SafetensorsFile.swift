@@ -153,6 +153,8 @@ public final class SafetensorsCheckpoint {
 
     public var tensorNames: [String] { Array(fileOf.keys) }
     public func contains(_ name: String) -> Bool { fileOf[name] != nil }
+    /// Shape and dtype of a tensor, nil when absent.
+    public func info(named name: String) -> SafetensorsFile.TensorInfo? { fileOf[name]?.tensor(named: name) }
 
     public func matrix(named name: String) throws -> WeightMatrix {
         guard let f = fileOf[name] else { throw VLMError.badInput("\(directory): missing tensor \(name)") }

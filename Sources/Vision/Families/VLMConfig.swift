@@ -1,0 +1,117 @@
+import Foundation
+import VLMRuntime
+
+/// The parts of a Hugging Face VLM `config.json` that choose how images become LLM tokens.
+/// Defaults are those of transformers' config classes, so a checkpoint that omits a key means
+/// what transformers would make of it.
+public struct VLMConfig {
+    public enum Architecture: String, Sendable {
+        /// `LlavaForConditionalGeneration`: one resized image, CLIP, layer -2, MLP projector.
+        case llava
+        /// `LlavaNextForConditionalGeneration`: AnyRes crops + base image, unpadding, image_newline.
+        case llavaNext = "llava_next"
+        /// `LlavaOnevisionForConditionalGeneration`: as NeXT with SigLIP, Qwen2 and anyres_max_N.
+        case llavaOnevision = "llava_onevision"
+        /// `Idefics3ForConditionalGeneration` and `SmolVLMForConditionalGeneration`: 512-px tiles
+        /// plus a global image, pixel-shuffle connector.
+        case idefics3
+    }
+
+    public var architecture: Architecture
+    /// `model_type` as written (e.g. "smolvlm" for an `.idefics3` architecture).
+    public var modelType: String
+    public var textConfig: [String: Any]
+    public var visionConfig: [String: Any]
+    public var imageTokenID: Int32
+    public var videoTokenID: Int32?
+    /// Hugging Face `hidden_states` index of the features fed to the projector.
+    public var visionFeatureLayer: Int
+    /// "default" drops the class token; "full" keeps every token.
+    public var dropsClassToken: Bool
+    public var projectorActivation: Activation
+    public var projectorHasBias: Bool
+    /// (height, width) pairs in pixels.
+    public var gridPinpoints: [(Int, Int)]
+    /// anyres_max_N's N (LLaVA-OneVision), nil for plain AnyRes.
+    public var maxAnyResPatches: Int?
+    /// Idefics3's pixel-shuffle factor.
+    public var scaleFactor: Int
+
+    public init(json j: [String: Any], source: String) throws {
+        func obj(_ k: String) throws -> [String: Any] {
+            guard let o = j[k] as? [String: Any] else { throw VLMError.badInput("\(source): missing object '\(k)'") }
+            return o
+        }
+        modelType = j["model_type"] as? String ?? ""
+        let architectures = j["architectures"] as? [String] ?? []
+        switch modelType {
+        case "llava": architecture = .llava
+        case "llava_next": architecture = .llavaNext
+        case "llava_onevision": architecture = .llavaOnevision
+        case "idefics3", "smolvlm": architecture = .idefics3
+        default:
+            throw VLMError.unsupported("\(source): model_type '\(modelType)' \(architectures) is not a supported vision-language model (supported: llava, llava_next, llava_onevision, idefics3, smolvlm)")
+        }
+        textConfig = try obj("text_config")
+        visionConfig = try obj("vision_config")
+        // transformers 5 writes tiny configs' text_config without model_type defaults filled in.
+        if textConfig["model_type"] == nil {
+            textConfig["model_type"] = architecture == .llavaOnevision ? "qwen2" : "llama"
+        }
+        func int(_ keys: [String]) -> Int? {
+            for k in keys { if let v = (j[k] as? NSNumber)?.intValue { return v } }
+            return nil
+        }
+        guard let image = int(["image_token_id", "image_token_index"]) else {
+            throw VLMError.badInput("\(source): missing image_token_id")
+        }
+        imageTokenID = Int32(image)
+        videoTokenID = int(["video_token_id", "video_token_index"]).map(Int32.init)
+        if let layers = j["vision_feature_layer"] as? [Any], layers.count != 1 {
+            throw VLMError.unsupported("\(source): several vision_feature_layer values are not supported")
+        }
+        visionFeatureLayer = int(["vision_feature_layer"]) ?? ((j["vision_feature_layer"] as? [NSNumber])?.first?.intValue
+                                                                  ?? (architecture == .idefics3 ? -1 : -2))
+        dropsClassToken = (j["vision_feature_select_strategy"] as? String ?? "default") == "default"
+        let act = j["projector_hidden_act"] as? String ?? "gelu"
+        switch act {
+        case "gelu": projectorActivation = .gelu
+        case "gelu_pytorch_tanh", "gelu_new": projectorActivation = .geluTanh
+        case "quick_gelu": projectorActivation = .quickGelu
+        case "silu": projectorActivation = .silu
+        default: throw VLMError.unsupported("\(source): projector_hidden_act '\(act)'")
+        }
+        projectorHasBias = (j["multimodal_projector_bias"] as? Bool) ?? true
+        gridPinpoints = (j["image_grid_pinpoints"] as? [[NSNumber]] ?? []).compactMap {
+            $0.count == 2 ? ($0[0].intValue, $0[1].intValue) : nil
+        }
+        if architecture == .llavaOnevision {
+            let ratio = j["vision_aspect_ratio"] as? String ?? "anyres_max_9"
+            guard ratio.hasPrefix("anyres_max_"), let n = Int(ratio.dropFirst("anyres_max_".count)), n > 0 else {
+                throw VLMError.unsupported("\(source): vision_aspect_ratio '\(ratio)'")
+            }
+            maxAnyResPatches = n
+        } else {
+            maxAnyResPatches = nil
+        }
+        scaleFactor = int(["scale_factor"]) ?? 2
+        if (architecture == .llavaNext || architecture == .llavaOnevision) && gridPinpoints.isEmpty {
+            throw VLMError.badInput("\(source): image_grid_pinpoints is missing")
+        }
+    }
+
+    public static func load(directory: String) throws -> VLMConfig {
+        let path = directory + "/config.json"
+        guard let data = FileManager.default.contents(atPath: path),
+              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { throw VLMError.badInput("\(path): missing or not a JSON object") }
+        return try VLMConfig(json: json, source: path)
+    }
+
+    /// Whether `directory` holds a vision-language model rather than a text-only LLM.
+    public static func isVisionLanguageModel(directory: String) -> Bool {
+        guard let data = FileManager.default.contents(atPath: directory + "/config.json"),
+              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return false }
+        return json["vision_config"] != nil
+    }
+}

@@ -1,0 +1,205 @@
+import Foundation
+import VLMRuntime
+
+/// The visual tokens of one image, ready to be spliced into the LLM's input embeddings.
+public struct ImageEmbedding: Sendable {
+    /// count x LLM hidden size, in the order the image tokens appear in the prompt.
+    public var rows: [Float]
+    public var count: Int
+    /// Tokens of each encoder image (tile, crop or base) for formats that frame tiles with
+    /// markers (Idefics3: tiles in raster order, then the global image); one entry otherwise.
+    public var tileCounts: [Int]
+    /// The tile grid, for Idefics3's row/column markers.
+    public var layout: TileLayout
+    /// Tokens the model would feed without any reducer.
+    public var visualBefore: Int
+}
+
+/// A loaded vision-language model: image processor, vision encoder, projector and LLM, plus
+/// the family's rules for turning encoder outputs into prompt tokens.
+public final class VisionLanguageModel {
+    public let config: VLMConfig
+    public let language: LanguageModel
+    public let processor: any ImageProcessor
+    public let encoder: any VisionEncoder
+    public let promptFormat: VLMPromptFormat
+    public var id: String { language.id }
+
+    private let projector: MLPProjector?
+    private let connector: PixelShuffleConnector?
+    private let imageNewline: [Float]?
+    /// Keeps the memory-mapped weights alive.
+    private let checkpoint: SafetensorsCheckpoint
+
+    public init(directory: String) throws {
+        let config = try VLMConfig.load(directory: directory)
+        let ck = try SafetensorsCheckpoint(directory: directory)
+        self.config = config
+        checkpoint = ck
+
+        // The LLM: transformers 5 saves `language_model.model.` (LLaVA) or `model.text_model.`
+        // (Idefics3); Hub checkpoints also use `model.language_model.`.
+        let textPrefixes = ["language_model.model.", "model.language_model.", "model.text_model.", "text_model.model.", "model."]
+        guard let textPrefix = textPrefixes.first(where: { ck.contains($0 + "embed_tokens.weight") }) else {
+            throw VLMError.badInput("\(directory): no language-model embeddings found (looked for \(textPrefixes.map { $0 + "embed_tokens.weight" }))")
+        }
+        let headName = ["language_model.lm_head.weight", "lm_head.weight"].first(where: ck.contains) ?? "lm_head.weight"
+        let textConfig = try HFDecoderLoader.config(fromJSON: config.textConfig, source: directory + "/config.json (text_config)")
+        let decoder = try HFDecoderLoader.load(config: textConfig, checkpoint: ck, prefix: textPrefix, lmHeadName: headName)
+        let vocabulary = try TokenizerJSONLoader.load(directory: directory)
+        let template = VLMPromptFormat.templateText(directory: directory) ?? vocabulary.chatTemplate
+        let (chat, warning) = ChatTemplate.detect(templateString: template, architecture: config.textConfig["model_type"] as? String)
+        language = LanguageModel(id: String(directory.split(separator: "/").last ?? Substring(directory)), decoder: decoder,
+                                 tokenizer: try makeTokenizer(vocabulary), chatTemplate: chat, templateWarning: warning, source: nil)
+        promptFormat = VLMPromptFormat.detect(template: template, architecture: config.architecture)
+
+        let visionPrefixes = ["vision_tower.vision_model.", "model.vision_tower.vision_model.", "vision_tower.",
+                              "model.vision_tower.", "model.vision_model.", "vision_model."]
+        guard let visionPrefix = visionPrefixes.first(where: { ck.contains($0 + "embeddings.patch_embedding.weight") }) else {
+            throw VLMError.badInput("\(directory): no vision tower found")
+        }
+        encoder = try VisionTowerLoader.load(checkpoint: ck, visionConfig: config.visionConfig, prefix: visionPrefix,
+                                             architecture: config.architecture)
+        processor = try ImageProcessorFactory.load(directory: directory)
+
+        switch config.architecture {
+        case .idefics3:
+            let prefix = ["model.connector.", "connector."].first { ck.contains($0 + "modality_projection.proj.weight") } ?? "model.connector."
+            connector = try PixelShuffleConnector(checkpoint: ck, prefix: prefix, scale: config.scaleFactor)
+            projector = nil
+        case .llava, .llavaNext, .llavaOnevision:
+            let prefix = ["multi_modal_projector.", "model.multi_modal_projector."].first { ck.contains($0 + "linear_1.weight") } ?? "multi_modal_projector."
+            projector = try MLPProjector(checkpoint: ck, prefix: prefix, activation: config.projectorActivation, bias: config.projectorHasBias)
+            connector = nil
+            guard projector!.outFeatures == textConfig.hiddenSize else {
+                throw VLMError.badInput("\(directory): projector output \(projector!.outFeatures) != LLM width \(textConfig.hiddenSize)")
+            }
+        }
+        if config.architecture == .llavaNext || config.architecture == .llavaOnevision {
+            guard let name = ["image_newline", "model.image_newline"].first(where: ck.contains) else {
+                throw VLMError.badInput("\(directory): image_newline is missing")
+            }
+            imageNewline = try ck.floats(named: name)
+        } else {
+            imageNewline = nil
+        }
+    }
+
+    /// The encoder request this family's features come from.
+    var featureRequest: EncoderRequest {
+        switch config.architecture {
+        case .idefics3: return EncoderRequest(featureLayer: -1, applyPostLayerNorm: true)
+        default: return EncoderRequest(featureLayer: config.visionFeatureLayer, applyPostLayerNorm: false)
+        }
+    }
+
+    /// Encodes and projects one processed image into LLM-space tokens.
+    public func embed(_ image: ProcessedImage) throws -> ImageEmbedding {
+        let pixels = image.pixels
+        var projected: [[Float]] = []   // one entry per encoder image; a handful, not per element
+        var perImageTokens = 0, dim = 0
+        for i in 0..<pixels.count {
+            let out = try encoder.encode(pixels, index: i, request: featureRequest)
+            var tokens = out.tokenCount
+            var features = out.features
+            if out.hasClassToken && config.dropsClassToken && config.architecture != .idefics3 {
+                features.removeFirst(out.hiddenSize)
+                tokens -= 1
+            }
+            let rows: [Float]
+            if let connector {
+                rows = try connector(features, tokens: tokens, dim: out.hiddenSize)
+                perImageTokens = tokens / (connector.scale * connector.scale)
+            } else {
+                rows = projector!(features, rows: tokens)
+                perImageTokens = tokens
+            }
+            dim = rows.count / perImageTokens
+            projected.append(rows)
+        }
+        switch (config.architecture, image.layout) {
+        case (.llavaNext, .anyRes(let rows, let cols, _, _)), (.llavaOnevision, .anyRes(let rows, let cols, _, _)):
+            guard projected.count == rows * cols + 1 else {
+                throw VLMError.badInput("AnyRes layout of \(rows)x\(cols) crops does not match \(projected.count) encoded images")
+            }
+            let side = Int(Double(perImageTokens).squareRoot().rounded())
+            guard side * side == perImageTokens else { throw VLMError.badInput("AnyRes needs a square patch grid (\(perImageTokens) tokens)") }
+            let packed = AnyResPacking.pack(base: projected[0], crops: Array(projected[1...].joined()), rows: rows, cols: cols,
+                                            side: side, dim: dim, originalHeight: image.originalHeight,
+                                            originalWidth: image.originalWidth, newline: imageNewline,
+                                            maxPatches: config.maxAnyResPatches)
+            return ImageEmbedding(rows: packed.features, count: packed.count, tileCounts: [packed.count], layout: image.layout,
+                                  visualBefore: packed.count)
+        case (.llavaNext, _), (.llavaOnevision, _):
+            // A single image without crops: its tokens plus one newline (transformers' else-branch).
+            var rows = projected[0]
+            var count = perImageTokens
+            if let imageNewline { rows += imageNewline; count += 1 }
+            return ImageEmbedding(rows: rows, count: count, tileCounts: [count], layout: image.layout, visualBefore: count)
+        default:
+            let all = Array(projected.joined())
+            let count = all.count / dim
+            return ImageEmbedding(rows: all, count: count, tileCounts: Array(repeating: perImageTokens, count: projected.count),
+                                  layout: image.layout, visualBefore: count)
+        }
+    }
+
+    /// The prompt text with every `<image>` marker expanded as the family's processor does.
+    public func expandedPrompt(text: String, images: [ImageEmbedding]) -> String {
+        let rendered = promptFormat.render(text: text, images: images.count)
+        var parts = rendered.components(separatedBy: "<image>")
+        guard parts.count == images.count + 1 else { return rendered }
+        var out = parts.removeFirst()
+        for (image, rest) in zip(images, parts) {
+            out += imageString(image) + rest
+        }
+        return out
+    }
+
+    private func imageString(_ image: ImageEmbedding) -> String {
+        switch config.architecture {
+        case .idefics3:
+            let around = "<fake_token_around_image>", global = "<global-img>"
+            func tokens(_ n: Int) -> String { String(repeating: "<image>", count: n) }
+            if case .split(let rows, let cols) = image.layout, rows * cols > 0, image.tileCounts.count == rows * cols + 1 {
+                var s = ""
+                for r in 0..<rows {
+                    for c in 0..<cols { s += around + "<row_\(r + 1)_col_\(c + 1)>" + tokens(image.tileCounts[r * cols + c]) }
+                    s += "\n"
+                }
+                return s + "\n" + around + global + tokens(image.tileCounts.last!) + around
+            }
+            return around + global + tokens(image.count) + around
+        default:
+            return String(repeating: "<image>", count: image.count)
+        }
+    }
+
+    /// Token ids and input embeddings of a prompt holding `images`: text tokens embedded by the
+    /// LLM, image-token positions overwritten by the visual tokens in order (transformers'
+    /// `masked_scatter`).
+    public func promptInputs(text: String, images: [ImageEmbedding], raw: Bool = false) throws -> (ids: [Int32], embeddings: [Float]) {
+        let prompt = raw ? text : expandedPrompt(text: text, images: images)
+        // addSpecial adds BOS exactly when the tokenizer config asks for it (LLaVA's Llama does).
+        let ids = language.tokenizer.encode(prompt, addSpecial: true)
+        let d = language.decoder.config.hiddenSize
+        var embeddings = [Float](repeating: 0, count: ids.count * d)
+        try embeddings.withUnsafeMutableBufferPointer { try language.decoder.embed(ids, into: $0.baseAddress!) }
+        let positions = ids.indices.filter { ids[$0] == config.imageTokenID }
+        let total = images.reduce(0) { $0 + $1.count }
+        guard positions.count == total else {
+            throw VLMError.badInput("the prompt has \(positions.count) image tokens for \(total) visual tokens")
+        }
+        var next = 0
+        for image in images {
+            precondition(image.rows.count == image.count * d, "visual tokens are not \(d) wide")
+            image.rows.withUnsafeBufferPointer { src in embeddings.withUnsafeMutableBufferPointer { dst in
+                for r in 0..<image.count {
+                    (dst.baseAddress! + positions[next] * d).update(from: src.baseAddress! + r * d, count: d)
+                    next += 1
+                }
+            }}
+        }
+        return (ids, embeddings)
+    }
+}

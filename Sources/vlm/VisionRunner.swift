@@ -1,0 +1,83 @@
+import Foundation
+import VLMRuntime
+import Vision
+
+/// Loads a vision-language model and answers one prompt about one image: the shared body of
+/// `describe`, `ask` and `logits MEDIA`. Stage times are measured here for the result record.
+struct VisionRunner {
+    let model: VisionLanguageModel
+    let loadSeconds: Double
+
+    init(common: CommonOptions) throws {
+        let start = ProcessStats.now
+        let path = try ModelLocator.resolve(common.model)
+        guard ModelLocator.isDirectory(path), VLMConfig.isVisionLanguageModel(directory: path) else {
+            throw VLMError.usage("model '\(common.model ?? path)' has no vision encoder; images need a vision-language model directory (--model DIR; see `vlm models`)")
+        }
+        model = try VisionLanguageModel(directory: path)
+        loadSeconds = ProcessStats.now - start
+    }
+
+    /// One image in, its prompt inputs and the timings of the stages up to the LLM.
+    struct Prepared {
+        var ids: [Int32]
+        var embeddings: [Float]
+        var visualBefore: Int
+        var visualAfter: Int
+        var decodeSeconds: Double
+        var encodeSeconds: Double
+    }
+
+    func prepare(media: String?, prompt: String, raw: Bool = false) throws -> Prepared {
+        guard let media else {
+            let (ids, embeddings) = try model.promptInputs(text: prompt, images: [], raw: raw)
+            return Prepared(ids: ids, embeddings: embeddings, visualBefore: 0, visualAfter: 0, decodeSeconds: 0, encodeSeconds: 0)
+        }
+        let t0 = ProcessStats.now
+        let image = try ImageLoader.load(path: media)
+        let processed = try model.processor.process(image)
+        let t1 = ProcessStats.now
+        let embedding = try model.embed(processed)
+        let t2 = ProcessStats.now
+        let (ids, embeddings) = try model.promptInputs(text: prompt, images: [embedding], raw: raw)
+        return Prepared(ids: ids, embeddings: embeddings, visualBefore: embedding.visualBefore, visualAfter: embedding.count,
+                        decodeSeconds: t1 - t0, encodeSeconds: t2 - t1)
+    }
+
+    /// Generates the answer for one input, streaming text to stdout unless `json`; returns the
+    /// contract's result record.
+    func answer(media: String?, prompt: String, common: CommonOptions) throws -> ResultRecord {
+        let start = ProcessStats.now
+        let prepared = try prepare(media: media, prompt: prompt)
+        let decoder = model.language.decoder
+        let cache = decoder.makeCache(common.kvCacheType)
+        let options = GenerationOptions(maxTokens: common.maxTokens, sampling: common.sampling, stopStrings: common.stop)
+        let generator = TextGenerator(model: decoder, tokenizer: model.language.tokenizer)
+        let result = try generator.generate(promptTokens: prepared.ids, promptEmbeddings: prepared.embeddings, cache: cache,
+                                            options: options) { piece in
+            if !common.json { Output.write(piece) }
+        }
+        var r = ResultRecord(input: media, model: model.id, prompt: prompt, text: result.text, kv_cache: common.kvCacheType.rawValue)
+        r.tokens.visual_before = prepared.visualBefore
+        r.tokens.visual_after = prepared.visualAfter
+        r.tokens.prompt = prepared.ids.count
+        r.tokens.generated = result.tokens.count
+        r.timings_ms.load = loadSeconds * 1000
+        r.timings_ms.decode_media = prepared.decodeSeconds * 1000
+        r.timings_ms.encode = prepared.encodeSeconds * 1000
+        r.timings_ms.prefill = result.prefillSeconds * 1000
+        r.timings_ms.generate = result.generateSeconds * 1000
+        r.timings_ms.total = (ProcessStats.now - start) * 1000
+        r.throughput.prefill_tok_s = result.prefillTokensPerSecond
+        r.throughput.decode_tok_s = result.decodeTokensPerSecond
+        r.memory.kv_cache_bytes = result.kvCacheBytes
+        r.memory.peak_rss_bytes = ProcessStats.peakRSSBytes
+        if !common.json {
+            Output.write("\n")
+            Log.info(String(format: "%@: %d visual tokens, prompt %d tokens (%.0f ms encode, %.1f tok/s prefill); generated %d tokens, %.1f tok/s",
+                            media ?? "text", prepared.visualAfter, prepared.ids.count, prepared.encodeSeconds * 1000,
+                            result.prefillTokensPerSecond, result.tokens.count, result.decodeTokensPerSecond))
+        }
+        return r
+    }
+}

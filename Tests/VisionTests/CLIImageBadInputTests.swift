@@ -1,0 +1,66 @@
+import Foundation
+import XCTest
+
+/// `vlm describe` / `ask` / `logits` on bad images: exit code 3 and one clear line on stderr,
+/// with the tiny LLaVA fixture as the model so the image path is what fails.
+final class CLIImageBadInputTests: XCTestCase {
+    static let model = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/vlms/llava").path
+    static let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Samples").standardized.path
+
+    func run(_ arguments: [String]) throws -> (code: Int32, stdout: String, stderr: String) {
+        let bin = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).deletingLastPathComponent().appendingPathComponent("vlm")
+        guard FileManager.default.isExecutableFile(atPath: bin.path) else {
+            throw XCTSkip("vlm binary not built next to the tests (\(bin.path)); `swift build` first")
+        }
+        let p = Process()
+        p.executableURL = bin
+        p.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out; p.standardError = err
+        try p.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    }
+
+    func testBadImagesExitWithCode3AndOneLine() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vlm-img-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let jpeg = try Data(contentsOf: URL(fileURLWithPath: Self.samples + "/shapes.jpg"))
+        var corrupt = jpeg
+        for i in stride(from: 700, to: min(corrupt.count, 1400), by: 3) { corrupt[i] = 0xFF }  // markers everywhere in the scan
+        // A valid PNG signature and IHDR claiming 100000 x 100000 pixels: refused from the header.
+        var huge = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13]) + Data("IHDR".utf8)
+        huge += Data([0x00, 0x01, 0x86, 0xA0, 0x00, 0x01, 0x86, 0xA0, 8, 2, 0, 0, 0, 0, 0, 0, 0])
+        let cases: [(String, Data)] = [("zero.jpg", Data()), ("truncated.jpg", jpeg.prefix(jpeg.count / 3)),
+                                       ("corrupt.jpg", corrupt), ("huge.png", huge), ("notes.png", Data("not an image\n".utf8))]
+        for (name, bytes) in cases {
+            let path = dir.appendingPathComponent(name).path
+            try bytes.write(to: URL(fileURLWithPath: path))
+            for args in [["describe", "--model", Self.model, "--max-tokens", "2", path],
+                         ["ask", "--model", Self.model, "--max-tokens", "2", path, "What?"]] {
+                let r = try run(args)
+                XCTAssertEqual(r.code, 3, "\(name) \(args[0]): \(r.stderr)")
+                XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "\(name): \(r.stderr)")
+                XCTAssertTrue(r.stderr.hasPrefix("vlm: bad input"), r.stderr)
+                XCTAssertEqual(r.stdout, "", name)
+            }
+        }
+        let json = try run(["describe", "--model", Self.model, "--json", dir.appendingPathComponent("zero.jpg").path])
+        XCTAssertEqual(json.code, 3)
+        let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual((object?["error"] as? [String: Any])?["kind"] as? String, "bad_input")
+        XCTAssertNotNil(object?["input"] as? String)
+    }
+
+    func testDescribeReportsVisualTokenCounts() throws {
+        let r = try run(["describe", "--model", Self.model, "--max-tokens", "3", "--json", Self.samples + "/shapes.png"])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        let tokens = object?["tokens"] as? [String: Any]
+        XCTAssertEqual(tokens?["visual_before"] as? Int, 16)
+        XCTAssertEqual(tokens?["visual_after"] as? Int, 16)
+        XCTAssertEqual(tokens?["generated"] as? Int, 3)
+    }
+}
