@@ -27,6 +27,23 @@ public struct ViTConfig: Sendable {
     public var headDim: Int { hiddenSize / headCount }
     public var patchesPerSide: Int { imageSize / patchSize }
 
+    /// A config of the given shape (benchmarks build random encoders of real models' shapes).
+    public init(family: Family, hiddenSize: Int, layerCount: Int, headCount: Int, intermediateSize: Int,
+                imageSize: Int, patchSize: Int) {
+        self.family = family; self.hiddenSize = hiddenSize; self.layerCount = layerCount; self.headCount = headCount
+        self.intermediateSize = intermediateSize; self.imageSize = imageSize; self.patchSize = patchSize
+        layerNormEps = family == .clip ? 1e-5 : 1e-6
+        activation = family == .clip ? .quickGelu : family == .dinov2 ? .gelu : .geluTanh
+    }
+
+    /// Shapes of published encoders, for benchmarks.
+    public static let presets: [String: ViTConfig] = [
+        "siglip-b16-512": ViTConfig(family: .idefics3, hiddenSize: 768, layerCount: 12, headCount: 12, intermediateSize: 3072, imageSize: 512, patchSize: 16),
+        "clip-l14-336": ViTConfig(family: .clip, hiddenSize: 1024, layerCount: 24, headCount: 16, intermediateSize: 4096, imageSize: 336, patchSize: 14),
+        "siglip-so400m-384": ViTConfig(family: .siglip, hiddenSize: 1152, layerCount: 27, headCount: 16, intermediateSize: 4304, imageSize: 384, patchSize: 14),
+        "dinov2-s14-224": ViTConfig(family: .dinov2, hiddenSize: 384, layerCount: 12, headCount: 6, intermediateSize: 1536, imageSize: 224, patchSize: 14),
+    ]
+
     public init(json j: [String: Any], source: String) throws {
         let type = j["model_type"] as? String ?? ""
         switch type {

@@ -26,6 +26,11 @@ public final class ViTEncoder: VisionEncoder, @unchecked Sendable {
         self.init(config: config, weights: try ViTWeights(config: config, checkpoint: checkpoint, prefix: prefix))
     }
 
+    /// An encoder of `config`'s shape with random weights, for benchmarks.
+    public static func random(_ config: ViTConfig, seed: UInt64 = 1) throws -> ViTEncoder {
+        ViTEncoder(config: config, weights: try ViTWeights(random: config, seed: seed))
+    }
+
     public func encode(_ pixels: PixelBatch, index: Int, request: EncoderRequest) throws -> EncoderOutput {
         let c = config, d = c.hiddenSize, n = c.layerCount
         guard index >= 0, index < pixels.count else { throw VLMError.usage("image \(index) of a batch of \(pixels.count)") }
@@ -186,7 +191,7 @@ public final class ViTEncoder: VisionEncoder, @unchecked Sendable {
                 for (i, tap) in attentionTaps.enumerated() where tap.kind == .attentionLogits {
                     (tapPointers[i] + h * tapRows[i] * t).update(from: scores, count: tapRows[i] * t)
                 }
-                for r in 0..<t { Softmax.inPlace(scores + r * t, count: t) }
+                for r in 0..<t { Softmax.inPlaceVectorized(scores + r * t, count: t) }
                 for (i, tap) in attentionTaps.enumerated() where tap.kind == .attentionProbabilities {
                     (tapPointers[i] + h * tapRows[i] * t).update(from: scores, count: tapRows[i] * t)
                 }

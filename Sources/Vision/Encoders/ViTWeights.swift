@@ -92,3 +92,26 @@ struct ViTWeights: Sendable {
                                bias: bias, name: "qkv")
     }
 }
+
+extension ViTWeights {
+    /// Random weights of the config's shape (std 0.02, norms at 1): for speed measurements only.
+    init(random c: ViTConfig, seed: UInt64) throws {
+        var rng = SeededGenerator(seed: seed)
+        func values(_ n: Int, std: Float = 0.02) -> [Float] { (0..<n).map { _ in (rng.nextUnit() * 2 - 1) * std * 1.7 } }
+        func linear(_ out: Int, _ inp: Int) throws -> DenseLinear {
+            try DenseLinear(weight: values(out * inp), outFeatures: out, inFeatures: inp, bias: values(out), name: "random")
+        }
+        let d = c.hiddenSize, ones = [Float](repeating: 1, count: d), zeros = [Float](repeating: 0, count: d)
+        let tokens = c.patchesPerSide * c.patchesPerSide + (c.hasClassToken ? 1 : 0)
+        patch = try linear(d, 3 * c.patchSize * c.patchSize)
+        classToken = c.hasClassToken ? values(d) : nil
+        positions = values(tokens * d)
+        preNormWeight = c.family == .clip ? ones : nil; preNormBias = c.family == .clip ? zeros : nil
+        layers = try (0..<c.layerCount).map { _ in
+            ViTLayerWeights(norm1Weight: ones, norm1Bias: zeros, qkv: try linear(3 * d, d), out: try linear(d, d),
+                            norm2Weight: ones, norm2Bias: zeros, fc1: try linear(c.intermediateSize, d), fc2: try linear(d, c.intermediateSize),
+                            layerScale1: c.family == .dinov2 ? ones : nil, layerScale2: c.family == .dinov2 ? ones : nil)
+        }
+        postNormWeight = ones; postNormBias = zeros
+    }
+}
