@@ -34,7 +34,12 @@ public final class ViTEncoder: VisionEncoder, @unchecked Sendable {
     public func encode(_ pixels: PixelBatch, index: Int, request: EncoderRequest) throws -> EncoderOutput {
         let c = config, d = c.hiddenSize, n = c.layerCount
         guard index >= 0, index < pixels.count else { throw VLMError.usage("image \(index) of a batch of \(pixels.count)") }
-        guard pixels.height == c.imageSize, pixels.width == c.imageSize else {
+        // DINOv2 takes any multiple of its patch size (positions are interpolated); the others
+        // are only ever fed their training size by their processors.
+        let sizeOK = c.family == .dinov2
+            ? pixels.height % c.patchSize == 0 && pixels.width % c.patchSize == 0 && pixels.height >= c.patchSize && pixels.width >= c.patchSize
+            : pixels.height == c.imageSize && pixels.width == c.imageSize
+        guard sizeOK else {
             throw VLMError.badInput("the \(c.family.rawValue) encoder takes \(c.imageSize)x\(c.imageSize) images, got \(pixels.width)x\(pixels.height)")
         }
         let featureLayer = request.featureLayer < 0 ? n + 1 + request.featureLayer : request.featureLayer
@@ -47,7 +52,7 @@ public final class ViTEncoder: VisionEncoder, @unchecked Sendable {
         }
         let layersToRun = max(featureLayer, (taps.map(\.layer).max() ?? -1) + 1)
 
-        let side = c.patchesPerSide, patches = side * side
+        let gridRows = pixels.height / c.patchSize, gridCols = pixels.width / c.patchSize, patches = gridRows * gridCols
         let first = c.hasClassToken ? 1 : 0
         let t = patches + first
         var x = [Float](repeating: 0, count: t * d)
@@ -79,7 +84,7 @@ public final class ViTEncoder: VisionEncoder, @unchecked Sendable {
             features = normed
         }
         return EncoderOutput(features: features, tokenCount: t, hiddenSize: d, hasClassToken: c.hasClassToken,
-                             gridRows: side, gridCols: side, taps: tapped)
+                             gridRows: gridRows, gridCols: gridCols, taps: tapped)
     }
 
     /// Working buffers for one image, allocated once per call.
@@ -96,34 +101,44 @@ public final class ViTEncoder: VisionEncoder, @unchecked Sendable {
 
     /// Patch embedding (+ class token) + position embeddings (+ CLIP's pre-layernorm) into x.
     private func embed(_ pixels: PixelBatch, index: Int, into x: UnsafeMutablePointer<Float>, scratch: inout Scratch) {
-        let c = config, d = c.hiddenSize, p = c.patchSize, side = c.patchesPerSide, size = c.imageSize
+        let c = config, d = c.hiddenSize, p = c.patchSize
+        let rows = pixels.height / p, cols = pixels.width / p, width = pixels.width, plane = pixels.height * pixels.width
         let first = c.hasClassToken ? 1 : 0
         let k = 3 * p * p
         scratch.normed.withUnsafeMutableBufferPointer { colsBuffer in
-            let cols = colsBuffer.baseAddress!
+            let patchRows = colsBuffer.baseAddress!
             pixels.data.withUnsafeBufferPointer { pb in
                 let image = pb.baseAddress! + index * pixels.imageStride
                 // im2col: one row per patch, columns in the convolution weight's (channel, y, x) order.
-                for py in 0..<side { for px in 0..<side {
-                    let row = cols + (py * side + px) * k
+                for py in 0..<rows { for px in 0..<cols {
+                    let row = patchRows + (py * cols + px) * k
                     for ch in 0..<3 { for y in 0..<p {
-                        (row + (ch * p + y) * p).update(from: image + ch * size * size + (py * p + y) * size + px * p, count: p)
+                        (row + (ch * p + y) * p).update(from: image + ch * plane + (py * p + y) * width + px * p, count: p)
                     }}
                 }}
             }
-            weights.patch.apply(cols, rows: side * side, into: x + first * d)
+            weights.patch.apply(patchRows, rows: rows * cols, into: x + first * d)
         }
         if let cls = weights.classToken { x.update(from: cls, count: d) }
-        weights.positions.withUnsafeBufferPointer { pos in
-            for i in 0..<((side * side + first) * d) { x[i] += pos[i] }
+        positions(rows: rows, cols: cols).withUnsafeBufferPointer { pos in
+            for i in 0..<((rows * cols + first) * d) { x[i] += pos[i] }
         }
         if let w = weights.preNormWeight, let b = weights.preNormBias {
-            let t = side * side + first
+            let t = rows * cols + first
             scratch.normed.withUnsafeMutableBufferPointer { tmp in
                 Norms.layerNorm(x, tmp.baseAddress!, rows: t, width: d, weight: w, bias: b, eps: c.layerNormEps)
                 x.update(from: tmp.baseAddress!, count: t * d)
             }
         }
+    }
+
+    /// Position embeddings for a rows x cols patch grid: the stored ones at the training grid,
+    /// bicubically resized otherwise (class position kept as is).
+    private func positions(rows: Int, cols: Int) -> [Float] {
+        let c = config, d = c.hiddenSize, side = c.patchesPerSide, first = c.hasClassToken ? 1 : 0
+        if rows == side && cols == side { return weights.positions }
+        let grid = Array(weights.positions[(first * d)...])
+        return Array(weights.positions[0..<(first * d)]) + PositionInterpolation.bicubic(grid, side: side, dim: d, rows: rows, cols: cols)
     }
 
     /// One block in place on x; returns the attention/keys taps asked of it.
