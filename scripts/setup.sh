@@ -51,7 +51,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   say "creating $VENV"
   python3 -m venv "$VENV"
 fi
-if ! "$VENV/bin/python" -c "import numpy, gguf" 2>/dev/null; then
+if ! "$VENV/bin/python" -c "import numpy, gguf, onnx" 2>/dev/null; then
   say "installing tools/requirements.txt"
   "$VENV/bin/pip" install -q --disable-pip-version-check -r tools/requirements.txt
 fi
