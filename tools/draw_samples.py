@@ -46,6 +46,21 @@ def rgba():
     return img
 
 os.makedirs(OUT, exist_ok=True)
+def scene(h, w, seed):
+    """A smooth two-way gradient with a disc and a bar, plus a few specks: content on which
+    resampling filters differ, unlike flat blocks. Used for the wide, tall and tiny samples."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w].astype(np.float64)
+    img = np.stack([255 * x / max(w - 1, 1), 255 * y / max(h - 1, 1), 128 + 100 * np.sin(x / 7.0 + y / 11.0)], -1)
+    cy, cx, r = h * 0.5, w * 0.3, min(h, w) * 0.3
+    img[(y - cy) ** 2 + (x - cx) ** 2 < r * r] = (220, 30, 40)
+    img[int(h * 0.2):int(h * 0.8), int(w * 0.65):int(w * 0.75)] = (20, 40, 200)
+    img += rng.integers(-2, 3, img.shape) * (rng.random(img.shape[:2]) < 0.02)[..., None]  # sparse specks
+    return np.clip(img.round(), 0, 255).astype(np.uint8)
+
+write_png(os.path.join(OUT, "wide.png"), scene(100, 400, 1))
+write_png(os.path.join(OUT, "tall.png"), scene(360, 90, 2))
+write_png(os.path.join(OUT, "tiny.png"), scene(14, 20, 3))
 write_png(os.path.join(OUT, "pattern.png"), pattern())
 write_png(os.path.join(OUT, "shapes.png"), shapes())
 write_png(os.path.join(OUT, "rgba.png"), rgba())
