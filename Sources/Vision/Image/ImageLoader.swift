@@ -24,7 +24,9 @@ public enum ImageLoader {
 
     public static func decode(_ bytes: [UInt8], source: String, maxPixels: Int = ImageLimits.defaultMaxPixels) throws -> RGBImage {
         switch format(of: bytes) {
-        case .jpeg: return try JPEGDecoder.decode(bytes, source: source, maxPixels: maxPixels)
+        case .jpeg:
+            let image = try JPEGDecoder.decode(bytes, source: source, maxPixels: maxPixels)
+            return ExifOrientation.read(jpeg: bytes).map { ExifOrientation.apply($0, to: image) } ?? image
         case .png: return try PNGDecoder.decode(bytes, source: source, maxPixels: maxPixels)
         case nil: throw VLMError.badInput("\(source): not a JPEG or PNG image")
         }
