@@ -6,8 +6,13 @@ public struct RandomReducer: TokenReducer {
     public let seed: UInt64
     public init(seed: UInt64 = 0) { self.seed = seed }
     public var name: String { "random" }
+    public var needs: ReducerNeeds { ReducerNeeds() }
 
-    public func keep(count: Int, budget: Int) -> [Int] {
+    public func reduce(_ input: ReductionInput, budget: Int) throws -> ReductionResult {
+        ReductionResult(kept: Self.choose(count: input.tokens.count, budget: budget, seed: seed))
+    }
+
+    public static func choose(count: Int, budget: Int, seed: UInt64) -> [Int] {
         let k = max(0, min(budget, count))
         var rng = SeededGenerator(seed: seed)
         var indices = Array(0..<count)
