@@ -65,7 +65,7 @@ let package = Package(
         // Libraries.
         .target(name: "VLMRuntime", dependencies: ["COpenBLAS", "CKernels"], exclude: ["README.md"],
                 swiftSettings: optimizedSettings),
-        .target(name: "Vision", dependencies: ["VLMRuntime", "CJPEGShim", "CPNGShim", "CFFmpeg"],
+        .target(name: "Vision", dependencies: ["VLMRuntime", "Prune", "CJPEGShim", "CPNGShim", "CFFmpeg"],
                 swiftSettings: optimizedSettings),
         .target(name: "Video", dependencies: ["VLMRuntime", "Vision", "CFFmpeg"],
                 swiftSettings: optimizedSettings),

@@ -109,7 +109,7 @@ def build(name, tok):
     image_id = tok.convert_tokens_to_ids("<image>")
     from transformers import CLIPVisionConfig, SiglipVisionConfig
     clip = CLIPVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=3, num_attention_heads=4,
-                            image_size=56, patch_size=14, projection_dim=32, hidden_act="quick_gelu",
+                            image_size=112, patch_size=14, projection_dim=32, hidden_act="quick_gelu",
                             attn_implementation="eager")
     if name == "llava":
         from transformers import LlavaConfig, LlavaForConditionalGeneration, LlavaProcessor, CLIPImageProcessorPil
@@ -117,17 +117,17 @@ def build(name, tok):
                           eos_token_id=tok.eos_token_id), image_token_index=image_id,
                           vision_feature_layer=-2, vision_feature_select_strategy="default")
         model = LlavaForConditionalGeneration(cfg)
-        ip = CLIPImageProcessorPil(size={"shortest_edge": 56}, crop_size={"height": 56, "width": 56})
+        ip = CLIPImageProcessorPil(size={"shortest_edge": 112}, crop_size={"height": 112, "width": 112})
         proc = LlavaProcessor(image_processor=ip, tokenizer=tok, patch_size=14, vision_feature_select_strategy="default",
                               chat_template=TEMPLATES[name], num_additional_image_tokens=1)
     elif name == "llava_next":
         from transformers import LlavaNextConfig, LlavaNextForConditionalGeneration, LlavaNextProcessor, LlavaNextImageProcessorPil
-        pins = [[56, 112], [112, 56], [112, 112], [56, 168], [168, 56]]
+        pins = [[112, 224], [224, 112], [224, 224], [112, 336], [336, 112]]
         cfg = LlavaNextConfig(vision_config=clip, text_config=text_config("llama", vocab, bos_token_id=tok.bos_token_id,
                               eos_token_id=tok.eos_token_id), image_token_index=image_id, image_grid_pinpoints=pins,
                               vision_feature_layer=-2, vision_feature_select_strategy="default")
         model = LlavaNextForConditionalGeneration(cfg)
-        ip = LlavaNextImageProcessorPil(size={"shortest_edge": 56}, crop_size={"height": 56, "width": 56},
+        ip = LlavaNextImageProcessorPil(size={"shortest_edge": 112}, crop_size={"height": 112, "width": 112},
                                         image_grid_pinpoints=pins)
         proc = LlavaNextProcessor(image_processor=ip, tokenizer=tok, patch_size=14, vision_feature_select_strategy="default",
                                   chat_template=TEMPLATES[name], num_additional_image_tokens=1)
@@ -135,17 +135,17 @@ def build(name, tok):
         from transformers import (LlavaOnevisionConfig, LlavaOnevisionForConditionalGeneration, LlavaOnevisionProcessor,
                                   LlavaOnevisionImageProcessorPil, LlavaOnevisionVideoProcessor)
         siglip = SiglipVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=3, num_attention_heads=4,
-                                    image_size=56, patch_size=14, attn_implementation="eager")
-        pins = [[56 * i, 56 * j] for i in range(1, 4) for j in range(1, 4)]
+                                    image_size=112, patch_size=14, attn_implementation="eager")
+        pins = [[112 * i, 112 * j] for i in range(1, 4) for j in range(1, 4)]
         cfg = LlavaOnevisionConfig(vision_config=siglip, text_config=text_config("qwen2", vocab,
                                    eos_token_id=tok.eos_token_id), image_token_index=image_id,
                                    video_token_index=tok.convert_tokens_to_ids("<video>"), image_grid_pinpoints=pins,
                                    vision_feature_layer=-1, vision_feature_select_strategy="full",
                                    vision_aspect_ratio="anyres_max_2")
         model = LlavaOnevisionForConditionalGeneration(cfg)
-        ip = LlavaOnevisionImageProcessorPil(size={"height": 56, "width": 56}, image_grid_pinpoints=pins)
+        ip = LlavaOnevisionImageProcessorPil(size={"height": 112, "width": 112}, image_grid_pinpoints=pins)
         proc = LlavaOnevisionProcessor(image_processor=ip, tokenizer=tok, video_processor=LlavaOnevisionVideoProcessor(
-                                       size={"height": 56, "width": 56}), num_image_tokens=16,
+                                       size={"height": 112, "width": 112}), num_image_tokens=64,
                                        vision_feature_select_strategy="full", chat_template=TEMPLATES[name],
                                        vision_aspect_ratio="anyres_max_2")
     else:  # smolvlm / idefics3
@@ -155,13 +155,13 @@ def build(name, tok):
         else:
             from transformers import (Idefics3Config as C, Idefics3ForConditionalGeneration as M, Idefics3Processor as P,
                                       Idefics3ImageProcessorPil as IP, Idefics3VisionConfig as VC)
-        vis = VC(hidden_size=32, intermediate_size=64, num_hidden_layers=3, num_attention_heads=4, image_size=32,
-                 patch_size=8, attn_implementation="eager")
+        vis = VC(hidden_size=32, intermediate_size=64, num_hidden_layers=3, num_attention_heads=4, image_size=64,
+                 patch_size=4, attn_implementation="eager")
         cfg = C(vision_config=vis, text_config=text_config("llama", vocab, eos_token_id=tok.eos_token_id),
                 image_token_id=image_id, scale_factor=2)
         model = M(cfg)
-        ip = IP(size={"longest_edge": 96}, max_image_size={"longest_edge": 32})
-        kwargs = dict(image_processor=ip, tokenizer=tok, image_seq_len=4, chat_template=TEMPLATES[name])
+        ip = IP(size={"longest_edge": 192}, max_image_size={"longest_edge": 64})
+        kwargs = dict(image_processor=ip, tokenizer=tok, image_seq_len=64, chat_template=TEMPLATES[name])
         if name == "smolvlm":
             from transformers import SmolVLMVideoProcessor
             kwargs["video_processor"] = SmolVLMVideoProcessor()

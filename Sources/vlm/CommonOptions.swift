@@ -1,4 +1,6 @@
 import ArgumentParser
+import Prune
+import Vision
 import VLMRuntime
 
 /// The options every command shares (../shared/CONTRACT.md, "Common options").
@@ -39,6 +41,18 @@ struct CommonOptions: ParsableArguments {
     @Flag(help: "Print one JSON result object on stdout; logs go to stderr.")
     var json = false
 
+    @Option(help: "Visual-token reducer: \(ReducerRegistry.names.joined(separator: ", ")).")
+    var reducer: String = "none"
+
+    @Option(help: "Visual tokens to keep per image, crop, tile or frame (with --reducer).")
+    var keep: Int?
+
+    @Option(help: "Fraction of visual tokens to keep per image, crop, tile or frame (with --reducer).")
+    var keepRatio: Double?
+
+    @Option(help: "A reducer option as key=value (repeatable), e.g. contextual=10 for visionzip.")
+    var reducerOpt: [String] = []
+
     func validate() throws {
         guard maxTokens >= 0 else { throw ValidationError("--max-tokens must be >= 0") }
         if let t = threads, t < 1 || t > 1024 { throw ValidationError("--threads must be between 1 and 1024") }
@@ -46,6 +60,20 @@ struct CommonOptions: ParsableArguments {
             throw ValidationError("--kv-cache must be one of: \(KVCacheType.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         do { try sampling.validate() } catch let e as VLMError { throw ValidationError(e.description) }
+        do { _ = try ReducerRegistry.make(name: reducer, options: reducerOpt, seed: seed, encoderLayers: 24) }
+        catch let e as VLMError { throw ValidationError(e.description.replacingOccurrences(of: "usage: ", with: "")) }
+        if keep != nil && keepRatio != nil { throw ValidationError("give --keep or --keep-ratio, not both") }
+        if let keep, keep < 1 { throw ValidationError("--keep must be at least 1") }
+        if let r = keepRatio, !(r > 0 && r <= 1) { throw ValidationError("--keep-ratio must be in (0, 1]") }
+        if reducer != "none" && keep == nil && keepRatio == nil { throw ValidationError("--reducer \(reducer) needs --keep K or --keep-ratio R") }
+        if reducer == "none" && (keep != nil || keepRatio != nil) { throw ValidationError("--keep and --keep-ratio need a --reducer") }
+    }
+
+    /// The reducer and budget, nil for `none`. `encoderLayers` resolves layer-relative options.
+    func reduction(encoderLayers: Int) throws -> TokenReduction? {
+        guard reducer != "none" else { return nil }
+        let r = try ReducerRegistry.make(name: reducer, options: reducerOpt, seed: seed, encoderLayers: encoderLayers)
+        return TokenReduction(reducer: r, budget: keep.map { .tokens($0) } ?? .ratio(keepRatio ?? 1))
     }
 
     var sampling: SamplingOptions {

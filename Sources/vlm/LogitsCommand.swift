@@ -30,7 +30,8 @@ struct LogitsCommand: ParsableCommand {
             let path = try ModelLocator.resolve(common.model)
             if media != nil || (ModelLocator.isDirectory(path) && VLMConfig.isVisionLanguageModel(directory: path)) {
                 let runner = try VisionRunner(common: common)
-                let prepared = try runner.prepare(media: media, prompt: prompt, raw: raw)
+                let prepared = try runner.prepare(media: media, prompt: prompt, raw: raw,
+                                                  reduction: try common.reduction(encoderLayers: runner.model.encoder.layerCount))
                 let decoder = runner.model.language.decoder
                 var x = prepared.embeddings
                 let logits = try decoder.forward(embeddings: &x, rows: prepared.ids.count, cache: decoder.makeCache(common.kvCacheType))

@@ -26,9 +26,10 @@ struct VisionRunner {
         var visualAfter: Int
         var decodeSeconds: Double
         var encodeSeconds: Double
+        var reduceSeconds: Double = 0
     }
 
-    func prepare(media: String?, prompt: String, raw: Bool = false) throws -> Prepared {
+    func prepare(media: String?, prompt: String, raw: Bool = false, reduction: TokenReduction? = nil) throws -> Prepared {
         guard let media else {
             let (ids, embeddings) = try model.promptInputs(text: prompt, images: [], raw: raw)
             return Prepared(ids: ids, embeddings: embeddings, visualBefore: 0, visualAfter: 0, decodeSeconds: 0, encodeSeconds: 0)
@@ -37,18 +38,18 @@ struct VisionRunner {
         let image = try ImageLoader.load(path: media)
         let processed = try model.processor.process(image)
         let t1 = ProcessStats.now
-        let embedding = try model.embed(processed)
+        let embedding = try model.embed(processed, reduction: reduction)
         let t2 = ProcessStats.now
         let (ids, embeddings) = try model.promptInputs(text: prompt, images: [embedding], raw: raw)
         return Prepared(ids: ids, embeddings: embeddings, visualBefore: embedding.visualBefore, visualAfter: embedding.count,
-                        decodeSeconds: t1 - t0, encodeSeconds: t2 - t1)
+                        decodeSeconds: t1 - t0, encodeSeconds: t2 - t1 - embedding.reduceSeconds, reduceSeconds: embedding.reduceSeconds)
     }
 
     /// Generates the answer for one input, streaming text to stdout unless `json`; returns the
     /// contract's result record.
     func answer(media: String?, prompt: String, common: CommonOptions) throws -> ResultRecord {
         let start = ProcessStats.now
-        let prepared = try prepare(media: media, prompt: prompt)
+        let prepared = try prepare(media: media, prompt: prompt, reduction: try common.reduction(encoderLayers: model.encoder.layerCount))
         let decoder = model.language.decoder
         let cache = decoder.makeCache(common.kvCacheType)
         let options = GenerationOptions(maxTokens: common.maxTokens, sampling: common.sampling, stopStrings: common.stop)
@@ -65,6 +66,8 @@ struct VisionRunner {
         r.timings_ms.load = loadSeconds * 1000
         r.timings_ms.decode_media = prepared.decodeSeconds * 1000
         r.timings_ms.encode = prepared.encodeSeconds * 1000
+        r.timings_ms.reduce = prepared.reduceSeconds * 1000
+        r.reducer = common.reducer
         r.timings_ms.prefill = result.prefillSeconds * 1000
         r.timings_ms.generate = result.generateSeconds * 1000
         r.timings_ms.total = (ProcessStats.now - start) * 1000

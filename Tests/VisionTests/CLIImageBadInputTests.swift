@@ -7,21 +7,7 @@ final class CLIImageBadInputTests: XCTestCase {
     static let model = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/vlms/llava").path
     static let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Samples").standardized.path
 
-    func run(_ arguments: [String]) throws -> (code: Int32, stdout: String, stderr: String) {
-        let bin = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).deletingLastPathComponent().appendingPathComponent("vlm")
-        guard FileManager.default.isExecutableFile(atPath: bin.path) else {
-            throw XCTSkip("vlm binary not built next to the tests (\(bin.path)); `swift build` first")
-        }
-        let p = Process()
-        p.executableURL = bin
-        p.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out; p.standardError = err
-        try p.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
-    }
+    func run(_ arguments: [String]) throws -> (code: Int32, stdout: String, stderr: String) { try runVLM(arguments) }
 
     func testBadImagesExitWithCode3AndOneLine() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vlm-img-\(getpid())")
@@ -59,8 +45,33 @@ final class CLIImageBadInputTests: XCTestCase {
         XCTAssertEqual(r.code, 0, r.stderr)
         let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
         let tokens = object?["tokens"] as? [String: Any]
-        XCTAssertEqual(tokens?["visual_before"] as? Int, 16)
-        XCTAssertEqual(tokens?["visual_after"] as? Int, 16)
+        XCTAssertEqual(tokens?["visual_before"] as? Int, 64)
+        XCTAssertEqual(tokens?["visual_after"] as? Int, 64)
         XCTAssertEqual(tokens?["generated"] as? Int, 3)
+    }
+}
+
+/// Reducer options out of range are usage errors (exit code 2) with a clear message.
+final class CLIReducerOptionTests: XCTestCase {
+    func testBadReducerOptionsExitWithCode2() throws {
+        let image = CLIImageBadInputTests.samples + "/shapes.png", model = CLIImageBadInputTests.model
+        let cases: [[String]] = [
+            ["--reducer", "nope", "--keep", "8"], ["--reducer", "divprune", "--keep", "0"], ["--reducer", "divprune"],
+            ["--reducer", "divprune", "--keep", "1000"], ["--reducer", "visionzip", "--keep", "8", "--reducer-opt", "nope=1"],
+            ["--reducer", "hiprune", "--keep", "8", "--reducer-opt", "alpha=7"], ["--keep", "8"],
+            ["--reducer", "pool", "--keep", "8", "--keep-ratio", "0.5"],
+        ]
+        for extra in cases {
+            let r = try runVLM(["describe", "--model", model, "--max-tokens", "1"] + extra + [image])
+            XCTAssertEqual(r.code, 2, "\(extra): \(r.stderr)")
+            XCTAssertFalse(r.stderr.isEmpty, "\(extra)")
+            XCTAssertLessThanOrEqual(r.stderr.split(separator: "\n").count, 3, "\(extra): \(r.stderr)")
+        }
+        let ok = try runVLM(["describe", "--model", model, "--max-tokens", "1", "--reducer", "visionzip", "--keep", "16", "--json", image])
+        XCTAssertEqual(ok.code, 0, ok.stderr)
+        let object = try JSONSerialization.jsonObject(with: Data(ok.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(object?["reducer"] as? String, "visionzip")
+        XCTAssertEqual((object?["tokens"] as? [String: Any])?["visual_after"] as? Int, 16)
+        XCTAssertEqual((object?["tokens"] as? [String: Any])?["visual_before"] as? Int, 64)
     }
 }

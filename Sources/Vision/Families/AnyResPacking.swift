@@ -109,4 +109,31 @@ public enum AnyResPacking {
         }}
         return y
     }
+
+    /// AnyRes packing after reduction: the base image's tokens, then the crops' surviving
+    /// tokens placed back in raster order of the stitched grid (tokens in the padding dropped,
+    /// merged tokens at their anchor patch), with the newline token after every grid row that
+    /// keeps at least one token (GlobalCom2's re-placement, used for every reducer). No
+    /// anyres_max downsampling: the budget already bounds the count.
+    static func packReduced(pieces: [ReducedPiece], rows: Int, cols: Int, side: Int, dim: Int,
+                            originalHeight: Int, originalWidth: Int, newline: [Float]?) -> (features: [Float], count: Int) {
+        let region = unpaddedRegion(gridH: rows * side, gridW: cols * side, height: originalHeight, width: originalWidth)
+        var placed: [(y: Int, x: Int, order: Int, crop: Int, row: Int)] = []
+        for (c, piece) in pieces.dropFirst().enumerated() {
+            for (r, p) in piece.positions.enumerated() where p >= 0 {
+                let gy = (c / cols) * side + p / piece.gridCols, gx = (c % cols) * side + p % piece.gridCols
+                guard gy >= region.r0, gy < region.r1, gx >= region.c0, gx < region.c1 else { continue }
+                placed.append((gy, gx, placed.count, c + 1, r))
+            }
+        }
+        placed.sort { ($0.y, $0.x, $0.order) < ($1.y, $1.x, $1.order) }
+        var out = pieces[0].rows
+        var count = pieces[0].count
+        for (i, p) in placed.enumerated() {
+            out += pieces[p.crop].rows[(p.row * dim)..<((p.row + 1) * dim)]
+            count += 1
+            if let newline, i + 1 == placed.count || placed[i + 1].y != p.y { out += newline; count += 1 }
+        }
+        return (out, count)
+    }
 }

@@ -13,6 +13,8 @@ public struct ImageEmbedding: Sendable {
     public var layout: TileLayout
     /// Tokens the model would feed without any reducer.
     public var visualBefore: Int
+    /// Seconds spent inside the reducer (part of the encode time).
+    public var reduceSeconds: Double = 0
 }
 
 /// A loaded vision-language model: image processor, vision encoder, projector and LLM, plus
@@ -25,9 +27,9 @@ public final class VisionLanguageModel {
     public let promptFormat: VLMPromptFormat
     public var id: String { language.id }
 
-    private let projector: MLPProjector?
-    private let connector: PixelShuffleConnector?
-    private let imageNewline: [Float]?
+    let projector: MLPProjector?
+    let connector: PixelShuffleConnector?
+    let imageNewline: [Float]?
     /// Keeps the memory-mapped weights alive.
     private let checkpoint: SafetensorsCheckpoint
 
@@ -93,54 +95,72 @@ public final class VisionLanguageModel {
         }
     }
 
-    /// Encodes and projects one processed image into LLM-space tokens.
-    public func embed(_ image: ProcessedImage) throws -> ImageEmbedding {
+    /// Encodes and projects one processed image into LLM-space tokens, reducing each encoder
+    /// image (crop, tile, base) to `budget` tokens with `reduction` when given.
+    public func embed(_ image: ProcessedImage, reduction: TokenReduction? = nil) throws -> ImageEmbedding {
         let pixels = image.pixels
-        var projected: [[Float]] = []   // one entry per encoder image; a handful, not per element
-        var perImageTokens = 0, dim = 0
+        var pieces: [ReducedPiece] = []   // one per encoder image: a handful, not per element
         for i in 0..<pixels.count {
-            let out = try encoder.encode(pixels, index: i, request: featureRequest)
-            var tokens = out.tokenCount
-            var features = out.features
-            if out.hasClassToken && config.dropsClassToken && config.architecture != .idefics3 {
-                features.removeFirst(out.hiddenSize)
-                tokens -= 1
-            }
-            let rows: [Float]
-            if let connector {
-                rows = try connector(features, tokens: tokens, dim: out.hiddenSize)
-                perImageTokens = tokens / (connector.scale * connector.scale)
-            } else {
-                rows = projector!(features, rows: tokens)
-                perImageTokens = tokens
-            }
-            dim = rows.count / perImageTokens
-            projected.append(rows)
+            pieces.append(try encodePiece(pixels, index: i, reduction: reduction))
         }
+        let fullCount = try unreducedCount(image, pieces: pieces)
+        var result = try assemble(image, pieces: pieces, fullCount: fullCount, reduced: reduction != nil)
+        result.reduceSeconds = pieces.reduce(0) { $0 + $1.reduceSeconds }
+        return result
+    }
+
+    private func assemble(_ image: ProcessedImage, pieces: [ReducedPiece], fullCount: Int, reduced: Bool) throws -> ImageEmbedding {
+        let dim = language.decoder.config.hiddenSize
         switch (config.architecture, image.layout) {
         case (.llavaNext, .anyRes(let rows, let cols, _, _)), (.llavaOnevision, .anyRes(let rows, let cols, _, _)):
-            guard projected.count == rows * cols + 1 else {
-                throw VLMError.badInput("AnyRes layout of \(rows)x\(cols) crops does not match \(projected.count) encoded images")
+            guard pieces.count == rows * cols + 1 else {
+                throw VLMError.badInput("AnyRes layout of \(rows)x\(cols) crops does not match \(pieces.count) encoded images")
             }
-            let side = Int(Double(perImageTokens).squareRoot().rounded())
-            guard side * side == perImageTokens else { throw VLMError.badInput("AnyRes needs a square patch grid (\(perImageTokens) tokens)") }
-            let packed = AnyResPacking.pack(base: projected[0], crops: Array(projected[1...].joined()), rows: rows, cols: cols,
-                                            side: side, dim: dim, originalHeight: image.originalHeight,
-                                            originalWidth: image.originalWidth, newline: imageNewline,
-                                            maxPatches: config.maxAnyResPatches)
+            let side = pieces[0].gridRows
+            if !reduced {
+                let packed = AnyResPacking.pack(base: pieces[0].rows, crops: Array(pieces[1...].map(\.rows).joined()), rows: rows, cols: cols,
+                                                side: side, dim: dim, originalHeight: image.originalHeight,
+                                                originalWidth: image.originalWidth, newline: imageNewline,
+                                                maxPatches: config.maxAnyResPatches)
+                return ImageEmbedding(rows: packed.features, count: packed.count, tileCounts: [packed.count], layout: image.layout,
+                                      visualBefore: packed.count)
+            }
+            let packed = AnyResPacking.packReduced(pieces: pieces, rows: rows, cols: cols, side: side, dim: dim,
+                                                   originalHeight: image.originalHeight, originalWidth: image.originalWidth,
+                                                   newline: imageNewline)
             return ImageEmbedding(rows: packed.features, count: packed.count, tileCounts: [packed.count], layout: image.layout,
-                                  visualBefore: packed.count)
+                                  visualBefore: fullCount)
         case (.llavaNext, _), (.llavaOnevision, _):
             // A single image without crops: its tokens plus one newline (transformers' else-branch).
-            var rows = projected[0]
-            var count = perImageTokens
+            var rows = pieces[0].rows
+            var count = pieces[0].count
             if let imageNewline { rows += imageNewline; count += 1 }
-            return ImageEmbedding(rows: rows, count: count, tileCounts: [count], layout: image.layout, visualBefore: count)
+            return ImageEmbedding(rows: rows, count: count, tileCounts: [count], layout: image.layout, visualBefore: fullCount)
         default:
-            let all = Array(projected.joined())
-            let count = all.count / dim
-            return ImageEmbedding(rows: all, count: count, tileCounts: Array(repeating: perImageTokens, count: projected.count),
-                                  layout: image.layout, visualBefore: count)
+            let all = Array(pieces.map(\.rows).joined())
+            return ImageEmbedding(rows: all, count: all.count / dim, tileCounts: pieces.map(\.count), layout: image.layout,
+                                  visualBefore: fullCount)
+        }
+    }
+
+    /// Visual tokens of `image` with no reducer (what `visual_before` reports).
+    private func unreducedCount(_ image: ProcessedImage, pieces: [ReducedPiece]) throws -> Int {
+        let perPiece = pieces.map(\.fullCount)
+        switch (config.architecture, image.layout) {
+        case (.llavaNext, .anyRes(let rows, let cols, _, _)), (.llavaOnevision, .anyRes(let rows, let cols, _, _)):
+            let side = pieces[0].gridRows
+            let region = AnyResPacking.unpaddedRegion(gridH: rows * side, gridW: cols * side, height: image.originalHeight,
+                                                      width: image.originalWidth)
+            var h = region.r1 - region.r0, w = region.c1 - region.c0
+            if let maxPatches = config.maxAnyResPatches {
+                let ratio = (Double(h * w) / Double(maxPatches * side * side)).squareRoot()
+                if ratio > 1.1 { h = Int((Double(h) / ratio).rounded(.down)); w = Int((Double(w) / ratio).rounded(.down)) }
+            }
+            return perPiece[0] + h * (w + (imageNewline == nil ? 0 : 1))
+        case (.llavaNext, _), (.llavaOnevision, _):
+            return perPiece[0] + (imageNewline == nil ? 0 : 1)
+        default:
+            return perPiece.reduce(0, +)
         }
     }
 
