@@ -114,6 +114,41 @@ def flextok(x, rows, cols, k):
     return [], np.array(out)
 
 
+def bilinear(x, oh, ow):
+    """torch interpolate(mode="bilinear", align_corners=False) of a 2-D map."""
+    h, w = x.shape
+    def taps(o, n):
+        src = np.maximum(0, (np.arange(o) + 0.5) * n / o - 0.5)
+        i0 = np.minimum(src.astype(int), n - 1)
+        return i0, np.where(i0 < n - 1, i0 + 1, i0), src - i0
+    y0, y1, ly = taps(oh, h); x0, x1, lx = taps(ow, w)
+    top = x[y0][:, x0] * (1 - lx) + x[y0][:, x1] * lx
+    bottom = x[y1][:, x0] * (1 - lx) + x[y1][:, x1] * lx
+    return top * (1 - ly)[:, None] + bottom * ly[:, None]
+
+
+def globalcom2(tiles, rows, cols, budget, tau=10.0):
+    """AnyRes: tiles[0] is the thumbnail, then rows x cols crops; scores from each tile's
+    class-token row of the last layer's logits (att_deep stands in for them here)."""
+    side = tiles[0]["rows"]; n = side * side
+    score = lambda t: patch_scores(t["att_deep"], t["has_cls"], True)
+    thumb = score(tiles[0])
+    out = [sorted(topk(thumb, budget))]
+    r = budget / n
+    tmap = thumb.reshape(side, side)
+    sums = np.array([tmap[slice(*bounds(i, rows, side)), slice(*bounds(j, cols, side))].sum() for i in range(rows) for j in range(cols)])
+    sigma = np.exp(sums / tau - (sums / tau).max()); sigma /= sigma.sum()
+    scales = np.minimum(1, r * (1 + sigma - sigma.mean()))
+    big = bilinear(tmap, rows * side, cols * side)
+    l2 = lambda v: v / np.linalg.norm(v)
+    for c, t in enumerate(tiles[1:]):
+        i, j = divmod(c, cols)
+        g = big[i * side:(i + 1) * side, j * side:(j + 1) * side].flatten()
+        combined = l2(score(t)) + l2(g)
+        out.append(sorted(topk(combined, int(np.floor(n * np.float32(scales[c]))))))
+    return out
+
+
 def softmax(z):
     e = np.exp(z - z.max(-1, keepdims=True)); return e / e.sum(-1, keepdims=True)
 
@@ -150,10 +185,12 @@ def main():
                                                          "merged": np.round(np.asarray(merged), 6).flatten().tolist(),
                                                          "merged_count": int(len(merged))})
             cases.append({"label": label, "budget": budget, "expected": results})
+    anyres = tiles[3][1]
+    gc = [{"budget": b, "kept": globalcom2(anyres, 2, 2, b)} for b in [1, 4, 9]]
     inputs = {label: [{k: (np.round(v, 6).flatten().tolist() if isinstance(v, np.ndarray) else v) for k, v in t.items()} for t in ts]
               for label, ts in tiles}
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
-    json.dump({"inputs": inputs, "cases": cases, "hiprune_layers": {"object": 0, "deep": 1, "layer_count": 3}}, open(OUT, "w"))
+    json.dump({"inputs": inputs, "cases": cases, "globalcom2_anyres": gc, "hiprune_layers": {"object": 0, "deep": 1, "layer_count": 3}}, open(OUT, "w"))
     print(OUT, os.path.getsize(OUT) // 1024, "KB")
 
 

@@ -4,12 +4,12 @@ import VLMRuntime
 /// Unknown names, unknown options and out-of-range values are usage errors (exit code 2).
 public enum ReducerRegistry {
     /// Every name `--reducer` accepts for images (dycoke is a video reducer, see its issue).
-    public static let names = ["none", "random", "pool", "divprune", "visionzip", "hiprune", "flextok"]
+    public static let names = ["none", "random", "pool", "divprune", "visionzip", "hiprune", "globalcom2", "flextok"]
 
     /// The options each reducer understands.
     public static let options: [String: Set<String>] = [
         "none": [], "random": ["seed"], "pool": [], "divprune": [], "flextok": [],
-        "visionzip": ["contextual"], "hiprune": ["alpha", "object_layer"],
+        "visionzip": ["contextual"], "hiprune": ["alpha", "object_layer"], "globalcom2": ["tau"],
     ]
 
     public static func make(name: String, options raw: [String], seed: UInt64, encoderLayers: Int) throws -> any TokenReducer {
@@ -36,6 +36,13 @@ public enum ReducerRegistry {
         case "pool": return PoolReducer()
         case "divprune": return DivPruneReducer()
         case "flextok": return FlexTokReducer()
+        case "globalcom2":
+            var tau: Float = 10
+            if let v = opts["tau"] {
+                guard let t = Float(v), t > 0, t < 1e6 else { throw VLMError.usage("globalcom2 option tau=\(v) must be a positive number") }
+                tau = t
+            }
+            return GlobalCom2Reducer(tau: tau)
         case "visionzip": return VisionZipReducer(contextual: try int("contextual", 0...100_000))
         case "hiprune":
             var alpha = 0.1

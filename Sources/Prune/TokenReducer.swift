@@ -102,7 +102,9 @@ public struct ThumbnailGuidance: Sendable {
     public var scores: [Float]
     /// This crop's share of the retention (scale_i of the paper).
     public var scale: Float
-    public init(scores: [Float], scale: Float) { self.scores = scores; self.scale = scale }
+    /// Which of the crop's tokens show the image rather than AnyRes padding (nil: all).
+    public var valid: [Bool]?
+    public init(scores: [Float], scale: Float, valid: [Bool]? = nil) { self.scores = scores; self.scale = scale; self.valid = valid }
 }
 
 /// What reaches the LLM from one encoder image: kept tokens in ascending order, then merged

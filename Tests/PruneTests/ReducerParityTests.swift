@@ -16,7 +16,8 @@ final class ReducerParityTests: XCTestCase {
     }
     struct Output: Decodable { let kept: [Int]; let merged: [Float]; let merged_count: Int }
     struct Case: Decodable { let label: String; let budget: Int; let expected: [String: [Output]] }
-    struct File: Decodable { let inputs: [String: [Tile]]; let cases: [Case] }
+    struct GlobalCom2Case: Decodable { let budget: Int; let kept: [[Int]] }
+    struct File: Decodable { let inputs: [String: [Tile]]; let cases: [Case]; let globalcom2_anyres: [GlobalCom2Case] }
 
     func input(_ t: Tile) -> ReductionInput {
         let n = t.rows * t.cols, size = n + (t.has_cls ? 1 : 0)
@@ -26,7 +27,8 @@ final class ReducerParityTests: XCTestCase {
                               gridRows: t.rows, gridCols: t.cols,
                               projected: TokenMatrix(values: t.projected, count: n, width: t.projected.count / n),
                               attention: [.init(layer: 0): object, .init(layer: -2): deep,
-                                          .init(layer: -2, classRowOnly: true): deep],
+                                          .init(layer: -2, classRowOnly: true): deep,
+                                          .init(layer: -1, logits: true, classRowOnly: true): deep],
                               keys: TokenMatrix(values: t.keys, count: n, width: t.keys.count / n))
     }
 
@@ -54,6 +56,27 @@ final class ReducerParityTests: XCTestCase {
             }
         }
         XCTAssertGreaterThan(checked, 80)
+    }
+
+    /// GlobalCom2 on a thumbnail and a 2 x 2 crop grid: thumbnail-guided crop budgets and
+    /// combined scores, against the NumPy reference.
+    func testGlobalCom2MatchesNumPy() throws {
+        let file = try JSONDecoder().decode(File.self, from: Data(contentsOf: URL(fileURLWithPath: Self.path)))
+        let tiles = file.inputs["anyres_base_and_4_crops"]!
+        let reducer = GlobalCom2Reducer()
+        for c in file.globalcom2_anyres {
+            let thumb = input(tiles[0])
+            var kept = [try reducer.reduce(thumb, budget: c.budget).kept]
+            let n = tiles[0].rows * tiles[0].cols
+            let guidance = GlobalCom2Reducer.guidance(thumbnailScores: try reducer.scores(thumb), side: tiles[0].rows, rows: 2, cols: 2,
+                                                      retention: Float(c.budget) / Float(n))
+            for (i, tile) in tiles.dropFirst().enumerated() {
+                var crop = input(tile)
+                crop.thumbnailGuidance = guidance[i]
+                kept.append(try reducer.reduce(crop, budget: c.budget).kept)
+            }
+            XCTAssertEqual(kept, c.kept, "budget \(c.budget)")
+        }
     }
 
     func testRandomKeepsBudgetDistinctSortedAndIsSeeded() {

@@ -14,6 +14,10 @@ struct MLPProjector {
         guard first.outFeatures == second.inFeatures else { throw VLMError.badInput("\(prefix)linear_1/linear_2 widths differ") }
     }
 
+    init(first: DenseLinear, second: DenseLinear, activation: Activation) {
+        self.first = first; self.second = second; self.activation = activation
+    }
+
     var inFeatures: Int { first.inFeatures }
     var outFeatures: Int { second.outFeatures }
 

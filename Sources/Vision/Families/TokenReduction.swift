@@ -36,13 +36,25 @@ struct ReducedPiece {
     var fullCount: Int
     /// Time spent in the reducer itself.
     var reduceSeconds: Double = 0
+    /// GlobalCom2's patch scores of this piece (the thumbnail's guide the crops).
+    var scores: [Float]? = nil
 }
 
 extension VisionLanguageModel {
     /// Encodes image `index` of `pixels`, asks the encoder for the reducer's taps, reduces, and
     /// projects what is kept.
-    func encodePiece(_ pixels: PixelBatch, index: Int, reduction: TokenReduction?) throws -> ReducedPiece {
-        var request = featureRequest
+    func encodePiece(_ pixels: PixelBatch, index: Int, reduction: TokenReduction?, guidance: ThumbnailGuidance? = nil) throws -> ReducedPiece {
+        try Self.encodePiece(pixels, index: index, encoder: encoder, request: featureRequest, reduction: reduction,
+                             keepsClassToken: !config.dropsClassToken && config.architecture != .idefics3,
+                             projector: projector, connector: connector, guidance: guidance)
+    }
+
+    /// The stages of one encoder image, independent of a loaded checkpoint (benchmarks build
+    /// random components of published shapes and run exactly this).
+    static func encodePiece(_ pixels: PixelBatch, index: Int, encoder: any VisionEncoder, request base: EncoderRequest,
+                            reduction: TokenReduction?, keepsClassToken: Bool, projector: MLPProjector?,
+                            connector: PixelShuffleConnector?, guidance: ThumbnailGuidance? = nil) throws -> ReducedPiece {
+        var request = base
         let needs = reduction?.reducer.needs ?? ReducerNeeds()
         for a in needs.attention {
             request.taps.append(EncoderTap(layer: a.layer, kind: a.logits ? .attentionLogits : .attentionProbabilities,
@@ -54,7 +66,7 @@ extension VisionLanguageModel {
         // The patch tokens (class token set aside: LLaVA's "default" strategy drops it; a
         // "full" strategy keeps it in front, unreduced).
         let hasCLS = out.hasClassToken
-        let classRow: [Float]? = hasCLS && !config.dropsClassToken && config.architecture != .idefics3 ? Array(out.features[0..<d]) : nil
+        let classRow: [Float]? = hasCLS && keepsClassToken ? Array(out.features[0..<d]) : nil
         let patches = hasCLS ? Array(out.features[d...]) : out.features
         let n = out.gridRows * out.gridCols
 
@@ -91,7 +103,8 @@ extension VisionLanguageModel {
             guard let reduction else {
                 return ReducedPiece(rows: rows, count: full.count, positions: Array(0..<full.count), gridRows: side, gridCols: side, fullCount: full.count)
             }
-            let input = ReductionInput(tokens: full, gridRows: side, gridCols: side, projected: full, attention: maps(pool: s), keys: keys(pool: s))
+            let input = ReductionInput(tokens: full, gridRows: side, gridCols: side, projected: full, attention: maps(pool: s), keys: keys(pool: s),
+                                       thumbnailGuidance: guidance)
             let t0 = ProcessStats.now
             let result = try reduction.reducer.reduce(input, budget: try reduction.tokens(of: full.count))
             let reduceSeconds = ProcessStats.now - t0
@@ -100,14 +113,16 @@ extension VisionLanguageModel {
             return ReducedPiece(rows: kept, count: result.count, positions: result.kept + result.mergedAnchors, gridRows: side, gridCols: side,
                                 fullCount: full.count, reduceSeconds: reduceSeconds)
         }
-        let projector = self.projector!
+        guard let projector else { throw VLMError.badInput("the model has neither a projector nor a connector") }
         let tokens = TokenMatrix(values: patches, count: n, width: d)
         var rows: [Float], count: Int, positions: [Int]
         var reduceSeconds = 0.0
+        var scores: [Float]? = nil
         if let reduction {
             let projected = needs.projected ? TokenMatrix(values: projector(patches, rows: n), count: n, width: projector.outFeatures) : nil
             let input = ReductionInput(tokens: tokens, gridRows: out.gridRows, gridCols: out.gridCols, projected: projected,
-                                       attention: maps(pool: 1), keys: keys(pool: 1))
+                                       attention: maps(pool: 1), keys: keys(pool: 1), thumbnailGuidance: guidance)
+            scores = try (reduction.reducer as? GlobalCom2Reducer)?.scores(input)
             let t0 = ProcessStats.now
             let result = try reduction.reducer.reduce(input, budget: try reduction.tokens(of: n))
             reduceSeconds = ProcessStats.now - t0
@@ -126,7 +141,7 @@ extension VisionLanguageModel {
             rows = projector(classRow, rows: 1) + rows; count += 1; positions = [-1] + positions
         }
         return ReducedPiece(rows: rows, count: count, positions: positions, gridRows: out.gridRows, gridCols: out.gridCols,
-                            fullCount: n + (classRow == nil ? 0 : 1), reduceSeconds: reduceSeconds)
+                            fullCount: n + (classRow == nil ? 0 : 1), reduceSeconds: reduceSeconds, scores: scores)
     }
 
     /// An attention map over the pixel-shuffled grid: columns of each scale x scale group summed

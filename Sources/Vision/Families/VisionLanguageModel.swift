@@ -1,4 +1,5 @@
 import Foundation
+import Prune
 import VLMRuntime
 
 /// The visual tokens of one image, ready to be spliced into the LLM's input embeddings.
@@ -101,7 +102,8 @@ public final class VisionLanguageModel {
         let pixels = image.pixels
         var pieces: [ReducedPiece] = []   // one per encoder image: a handful, not per element
         for i in 0..<pixels.count {
-            pieces.append(try encodePiece(pixels, index: i, reduction: reduction))
+            pieces.append(try encodePiece(pixels, index: i, reduction: reduction,
+                                          guidance: i > 0 ? try thumbnailGuidance(image, base: pieces[0], crop: i - 1, reduction: reduction) : nil))
         }
         let fullCount = try unreducedCount(image, pieces: pieces)
         var result = try assemble(image, pieces: pieces, fullCount: fullCount, reduced: reduction != nil)
@@ -141,6 +143,23 @@ public final class VisionLanguageModel {
             return ImageEmbedding(rows: all, count: all.count / dim, tileCounts: pieces.map(\.count), layout: image.layout,
                                   visualBefore: fullCount)
         }
+    }
+
+    /// GlobalCom2's guidance for AnyRes crop `crop`, from the base image's (thumbnail's) scores.
+    private func thumbnailGuidance(_ image: ProcessedImage, base: ReducedPiece, crop: Int, reduction: TokenReduction?) throws -> ThumbnailGuidance? {
+        guard let reduction, let globalCom2 = reduction.reducer as? GlobalCom2Reducer, let scores = base.scores,
+              case .anyRes(let rows, let cols, _, _) = image.layout else { return nil }
+        let side = base.gridRows, n = side * side
+        let retention = Float(try reduction.tokens(of: n)) / Float(n)
+        var g = GlobalCom2Reducer.guidance(thumbnailScores: scores, side: side, rows: rows, cols: cols, retention: retention,
+                                           tau: globalCom2.tau)[crop]
+        let region = AnyResPacking.unpaddedRegion(gridH: rows * side, gridW: cols * side, height: image.originalHeight, width: image.originalWidth)
+        let r0 = (crop / cols) * side, c0 = (crop % cols) * side
+        g.valid = (0..<n).map { p in
+            let y = r0 + p / side, x = c0 + p % side
+            return y >= region.r0 && y < region.r1 && x >= region.c0 && x < region.c1
+        }
+        return g
     }
 
     /// Visual tokens of `image` with no reducer (what `visual_before` reports).
