@@ -53,6 +53,9 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "A reducer option as key=value (repeatable), e.g. contextual=10 for visionzip.")
     var reducerOpt: [String] = []
 
+    @Option(help: "Write a PNG of what the encoder saw with the dropped patches dimmed (several inputs: -N suffix).")
+    var showKept: String?
+
     func validate() throws {
         guard maxTokens >= 0 else { throw ValidationError("--max-tokens must be >= 0") }
         if let t = threads, t < 1 || t > 1024 { throw ValidationError("--threads must be between 1 and 1024") }

@@ -27,15 +27,22 @@ struct DescribeCommand: ParsableCommand {
         var runner: VisionRunner?
         try CommandRunner.run(json: common.json) { runner = try VisionRunner(common: common) }
         var failure: ExitCode?
-        for path in media {
+        for (i, path) in media.enumerated() {
             do {
                 try CommandRunner.run(json: common.json, input: path) {
-                    let record = try runner!.answer(media: path, prompt: prompt, common: common)
+                    let picture = common.showKept.map { media.count == 1 ? $0 : Self.numbered($0, i + 1) }
+                    let record = try runner!.answer(media: path, prompt: prompt, common: common, showKept: picture)
                     if common.json { Output.write(record.jsonLine() + "\n") }
                 }
             } catch let code as ExitCode { failure = code }
         }
         if let failure { throw failure }
+    }
+
+    /// "kept.png" -> "kept-2.png".
+    static func numbered(_ path: String, _ n: Int) -> String {
+        guard let dot = path.lastIndex(of: "."), !path[dot...].contains("/") else { return path + "-\(n)" }
+        return String(path[..<dot]) + "-\(n)" + String(path[dot...])
     }
 }
 
@@ -55,7 +62,7 @@ struct AskCommand: ParsableCommand {
         try CommandRunner.run(json: common.json, input: media) {
             common.applyThreads()
             let runner = try VisionRunner(common: common)
-            let record = try runner.answer(media: media, prompt: question, common: common)
+            let record = try runner.answer(media: media, prompt: question, common: common, showKept: common.showKept)
             if common.json { Output.write(record.jsonLine() + "\n") }
         }
     }

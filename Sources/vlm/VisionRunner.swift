@@ -29,7 +29,8 @@ struct VisionRunner {
         var reduceSeconds: Double = 0
     }
 
-    func prepare(media: String?, prompt: String, raw: Bool = false, reduction: TokenReduction? = nil) throws -> Prepared {
+    func prepare(media: String?, prompt: String, raw: Bool = false, reduction: TokenReduction? = nil,
+                 showKept: String? = nil) throws -> Prepared {
         guard let media else {
             let (ids, embeddings) = try model.promptInputs(text: prompt, images: [], raw: raw)
             return Prepared(ids: ids, embeddings: embeddings, visualBefore: 0, visualAfter: 0, decodeSeconds: 0, encodeSeconds: 0)
@@ -39,6 +40,12 @@ struct VisionRunner {
         let processed = try model.processor.process(image)
         let t1 = ProcessStats.now
         let embedding = try model.embed(processed, reduction: reduction)
+        if let showKept {
+            let png = PNGEncoder.encode(KeptPatchPicture.render(processed, maps: embedding.keptMaps))
+            guard FileManager.default.createFile(atPath: showKept, contents: Data(png)) else {
+                throw VLMError.runtime("cannot write \(showKept)")
+            }
+        }
         let t2 = ProcessStats.now
         let (ids, embeddings) = try model.promptInputs(text: prompt, images: [embedding], raw: raw)
         return Prepared(ids: ids, embeddings: embeddings, visualBefore: embedding.visualBefore, visualAfter: embedding.count,
@@ -47,9 +54,10 @@ struct VisionRunner {
 
     /// Generates the answer for one input, streaming text to stdout unless `json`; returns the
     /// contract's result record.
-    func answer(media: String?, prompt: String, common: CommonOptions) throws -> ResultRecord {
+    func answer(media: String?, prompt: String, common: CommonOptions, showKept: String? = nil) throws -> ResultRecord {
         let start = ProcessStats.now
-        let prepared = try prepare(media: media, prompt: prompt, reduction: try common.reduction(encoderLayers: model.encoder.layerCount))
+        let prepared = try prepare(media: media, prompt: prompt, reduction: try common.reduction(encoderLayers: model.encoder.layerCount),
+                                   showKept: showKept)
         let decoder = model.language.decoder
         let cache = decoder.makeCache(common.kvCacheType)
         let options = GenerationOptions(maxTokens: common.maxTokens, sampling: common.sampling, stopStrings: common.stop)

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+@testable import Vision
 
 /// `vlm describe` / `ask` / `logits` on bad images: exit code 3 and one clear line on stderr,
 /// with the tiny LLaVA fixture as the model so the image path is what fails.
@@ -73,5 +74,20 @@ final class CLIReducerOptionTests: XCTestCase {
         XCTAssertEqual(object?["reducer"] as? String, "visionzip")
         XCTAssertEqual((object?["tokens"] as? [String: Any])?["visual_after"] as? Int, 16)
         XCTAssertEqual((object?["tokens"] as? [String: Any])?["visual_before"] as? Int, 64)
+    }
+
+    /// --show-kept writes a PNG that our own decoder reads back: every encoder image side by
+    /// side (one 112-px image for the tiny LLaVA), dropped patches dimmed.
+    func testShowKeptWritesAPicture() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("kept-\(getpid()).png").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let r = try runVLM(["describe", "--model", CLIImageBadInputTests.model, "--max-tokens", "1", "--reducer", "divprune",
+                            "--keep", "16", "--show-kept", out, CLIImageBadInputTests.samples + "/shapes.png"])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        let picture = try ImageLoader.load(path: out)
+        XCTAssertEqual([picture.width, picture.height], [112, 112])
+        // 16 of 64 patches kept: most 14x14 cells are dimmed, so the mean brightness drops.
+        let mean = picture.pixels.reduce(0) { $0 + Int($1) } / picture.pixels.count
+        XCTAssertLessThan(mean, 128)
     }
 }

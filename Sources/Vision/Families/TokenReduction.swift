@@ -38,6 +38,8 @@ struct ReducedPiece {
     var reduceSeconds: Double = 0
     /// GlobalCom2's patch scores of this piece (the thumbnail's guide the crops).
     var scores: [Float]? = nil
+    /// How many of `positions` are kept tokens (the rest are merged tokens' anchors); nil: all kept.
+    var keptCount: Int? = nil
 }
 
 extension VisionLanguageModel {
@@ -111,13 +113,14 @@ extension VisionLanguageModel {
             var kept = result.kept.flatMap { full[$0] }
             kept += result.merged
             return ReducedPiece(rows: kept, count: result.count, positions: result.kept + result.mergedAnchors, gridRows: side, gridCols: side,
-                                fullCount: full.count, reduceSeconds: reduceSeconds)
+                                fullCount: full.count, reduceSeconds: reduceSeconds, keptCount: result.kept.count)
         }
         guard let projector else { throw VLMError.badInput("the model has neither a projector nor a connector") }
         let tokens = TokenMatrix(values: patches, count: n, width: d)
         var rows: [Float], count: Int, positions: [Int]
         var reduceSeconds = 0.0
         var scores: [Float]? = nil
+        var keptCount: Int? = nil
         if let reduction {
             let projected = needs.projected ? TokenMatrix(values: projector(patches, rows: n), count: n, width: projector.outFeatures) : nil
             let input = ReductionInput(tokens: tokens, gridRows: out.gridRows, gridCols: out.gridCols, projected: projected,
@@ -134,6 +137,7 @@ extension VisionLanguageModel {
             }
             count = result.count
             positions = result.kept + result.mergedAnchors
+            keptCount = (classRow == nil ? 0 : 1) + result.kept.count
         } else {
             rows = projector(patches, rows: n); count = n; positions = Array(0..<n)
         }
@@ -141,7 +145,7 @@ extension VisionLanguageModel {
             rows = projector(classRow, rows: 1) + rows; count += 1; positions = [-1] + positions
         }
         return ReducedPiece(rows: rows, count: count, positions: positions, gridRows: out.gridRows, gridCols: out.gridCols,
-                            fullCount: n + (classRow == nil ? 0 : 1), reduceSeconds: reduceSeconds, scores: scores)
+                            fullCount: n + (classRow == nil ? 0 : 1), reduceSeconds: reduceSeconds, scores: scores, keptCount: keptCount)
     }
 
     /// An attention map over the pixel-shuffled grid: columns of each scale x scale group summed

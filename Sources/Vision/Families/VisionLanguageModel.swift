@@ -16,6 +16,8 @@ public struct ImageEmbedding: Sendable {
     public var visualBefore: Int
     /// Seconds spent inside the reducer (part of the encode time).
     public var reduceSeconds: Double = 0
+    /// Per encoder image, the patches kept and the anchors of merged tokens (`--show-kept`).
+    public var keptMaps: [KeptPatchMap] = []
 }
 
 /// A loaded vision-language model: image processor, vision encoder, projector and LLM, plus
@@ -108,6 +110,12 @@ public final class VisionLanguageModel {
         let fullCount = try unreducedCount(image, pieces: pieces)
         var result = try assemble(image, pieces: pieces, fullCount: fullCount, reduced: reduction != nil)
         result.reduceSeconds = pieces.reduce(0) { $0 + $1.reduceSeconds }
+        result.keptMaps = pieces.map { piece in
+            let valid = piece.positions.filter { $0 >= 0 }
+            let keptCount = piece.keptCount ?? valid.count
+            return KeptPatchMap(gridRows: piece.gridRows, gridCols: piece.gridCols, kept: Array(valid.prefix(keptCount)),
+                                merged: Array(valid.dropFirst(keptCount)))
+        }
         return result
     }
 
