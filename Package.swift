@@ -65,11 +65,11 @@ let package = Package(
         // Libraries.
         .target(name: "VLMRuntime", dependencies: ["COpenBLAS", "CKernels"], exclude: ["README.md"],
                 swiftSettings: optimizedSettings),
-        .target(name: "Vision", dependencies: ["VLMRuntime", "Prune", "CJPEGShim", "CPNGShim", "CFFmpeg"],
+        .target(name: "Vision", dependencies: ["VLMRuntime", "Prune", "CJPEGShim", "CPNGShim", "CFFmpeg"], exclude: ["README.md"],
                 swiftSettings: optimizedSettings),
         .target(name: "Video", dependencies: ["VLMRuntime", "Vision", "CFFmpeg"],
                 swiftSettings: optimizedSettings),
-        .target(name: "Prune", dependencies: ["VLMRuntime"], swiftSettings: optimizedSettings),
+        .target(name: "Prune", dependencies: ["VLMRuntime"], exclude: ["README.md"], swiftSettings: optimizedSettings),
 
         // The command-line program and server.
         .executableTarget(name: "vlm", dependencies: [
