@@ -9,7 +9,8 @@ struct VLMCommand: ParsableCommand {
         commandName: "vlm",
         abstract: "Run vision-language models on the CPU, with visual-token reducers.",
         subcommands: [DescribeCommand.self, AskCommand.self, GenerateCommand.self, LogitsCommand.self,
-                      BenchCommand.self, EncoderBenchCommand.self, ReducerBenchCommand.self, ModelsCommand.self])
+                      BenchCommand.self, EncoderBenchCommand.self, ReducerBenchCommand.self, ProbeCommand.self, FramesCommand.self,
+                      ModelsCommand.self])
 
     /// ArgumentParser exits with 64 (EX_USAGE) on bad arguments; ../shared/CONTRACT.md says 2.
     static func main() {
