@@ -135,10 +135,12 @@ public final class VideoReader {
         }
 
         var sentEOF = false
+        var seekedFor = -1           // the wanted position a seek was last made for (once each)
         loop: while true {
             // Sparse sampling: jump to the keyframe before the next wanted frame when it is
             // more than two seconds ahead.
-            if case .count = sampling, next < wanted.count, Double(wanted[next] - index) > 2 * frameRate {
+            if case .count = sampling, next < wanted.count, seekedFor != next, Double(wanted[next] - index) > 2 * frameRate {
+                seekedFor = next
                 let target = Double(wanted[next]) / frameRate + startSeconds
                 if av_seek_frame(f, streamIndex, Int64(target / timeBase), AVSEEK_FLAG_BACKWARD) >= 0 {
                     avcodec_flush_buffers(c)

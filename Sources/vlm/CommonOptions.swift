@@ -53,6 +53,12 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "A reducer option as key=value (repeatable), e.g. contextual=10 for visionzip.")
     var reducerOpt: [String] = []
 
+    @Option(help: "Video: frames sampled uniformly over the whole video (default 8).")
+    var frames: Int?
+
+    @Option(help: "Video: frames per second of presentation time (instead of --frames).")
+    var fps: Double?
+
     @Option(help: "Write a PNG of what the encoder saw with the dropped patches dimmed (several inputs: -N suffix).")
     var showKept: String?
 
@@ -65,6 +71,9 @@ struct CommonOptions: ParsableArguments {
         do { try sampling.validate() } catch let e as VLMError { throw ValidationError(e.description) }
         do { _ = try ReducerRegistry.make(name: reducer, options: reducerOpt, seed: seed, encoderLayers: 24) }
         catch let e as VLMError { throw ValidationError(e.description.replacingOccurrences(of: "usage: ", with: "")) }
+        if frames != nil && fps != nil { throw ValidationError("give --frames or --fps, not both") }
+        if let frames, frames < 1 || frames > 10_000 { throw ValidationError("--frames must be between 1 and 10000") }
+        if let fps, !(fps > 0 && fps <= 240) { throw ValidationError("--fps must be in (0, 240]") }
         if keep != nil && keepRatio != nil { throw ValidationError("give --keep or --keep-ratio, not both") }
         if let keep, keep < 1 { throw ValidationError("--keep must be at least 1") }
         if let r = keepRatio, !(r > 0 && r <= 1) { throw ValidationError("--keep-ratio must be in (0, 1]") }

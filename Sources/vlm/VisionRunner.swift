@@ -1,5 +1,6 @@
 import Foundation
 import VLMRuntime
+import Video
 import Vision
 
 /// Loads a vision-language model and answers one prompt about one image: the shared body of
@@ -7,8 +8,10 @@ import Vision
 struct VisionRunner {
     let model: VisionLanguageModel
     let loadSeconds: Double
+    let common: CommonOptions
 
     init(common: CommonOptions) throws {
+        self.common = common
         let start = ProcessStats.now
         let path = try ModelLocator.resolve(common.model)
         guard ModelLocator.isDirectory(path), VLMConfig.isVisionLanguageModel(directory: path) else {
@@ -27,6 +30,7 @@ struct VisionRunner {
         var decodeSeconds: Double
         var encodeSeconds: Double
         var reduceSeconds: Double = 0
+        var frames: Int? = nil
     }
 
     func prepare(media: String?, prompt: String, raw: Bool = false, reduction: TokenReduction? = nil,
@@ -36,6 +40,9 @@ struct VisionRunner {
             return Prepared(ids: ids, embeddings: embeddings, visualBefore: 0, visualAfter: 0, decodeSeconds: 0, encodeSeconds: 0)
         }
         let t0 = ProcessStats.now
+        if try isVideo(media) {
+            return try prepareVideo(media, prompt: prompt, raw: raw, reduction: reduction, start: t0)
+        }
         let image = try ImageLoader.load(path: media)
         let processed = try model.processor.process(image)
         let t1 = ProcessStats.now
@@ -50,6 +57,36 @@ struct VisionRunner {
         let (ids, embeddings) = try model.promptInputs(text: prompt, images: [embedding], raw: raw)
         return Prepared(ids: ids, embeddings: embeddings, visualBefore: embedding.visualBefore, visualAfter: embedding.count,
                         decodeSeconds: t1 - t0, encodeSeconds: t2 - t1 - embedding.reduceSeconds, reduceSeconds: embedding.reduceSeconds)
+    }
+
+    /// Media type from the file's first bytes: an image format we decode, else a video.
+    func isVideo(_ path: String) throws -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw VLMError.badInput("\(path): cannot read") }
+        defer { try? handle.close() }
+        let head = [UInt8](handle.readData(ofLength: 16))
+        guard !head.isEmpty else { throw VLMError.badInput("\(path): empty file") }
+        return ImageLoader.format(of: head) == nil
+    }
+
+    /// Frames sampled as --frames/--fps ask (8 uniformly by default), scaled by FFmpeg straight
+    /// to the encoder's input size, normalised as the model's processor normalises images.
+    func prepareVideo(_ media: String, prompt: String, raw: Bool, reduction: TokenReduction?, start t0: Double) throws -> Prepared {
+        guard let processor = model.processor as? AnyResProcessor else {
+            throw VLMError.unsupported("video input is implemented for LLaVA-OneVision models (\(model.config.modelType) given)")
+        }
+        let side = processor.cropSize
+        let sampling: FrameSampling = common.fps.map { .fps($0) } ?? .count(common.frames ?? 8)
+        let reader = try VideoReader(path: media)
+        let frames = try reader.frames(sampling) { _, _ in (side, side) }
+        for w in reader.warnings { Log.warn(w) }
+        let pixels = processor.perPiece.normalization.batch(frames.map(\.image))
+        let t1 = ProcessStats.now
+        let video = try model.embedVideo(pixels, reduction: reduction)
+        let t2 = ProcessStats.now
+        let (ids, embeddings) = try model.promptInputs(text: prompt, images: [video], raw: raw)
+        return Prepared(ids: ids, embeddings: embeddings, visualBefore: video.visualBefore, visualAfter: video.count,
+                        decodeSeconds: t1 - t0, encodeSeconds: t2 - t1 - video.reduceSeconds, reduceSeconds: video.reduceSeconds,
+                        frames: frames.count)
     }
 
     /// Generates the answer for one input, streaming text to stdout unless `json`; returns the
@@ -76,6 +113,7 @@ struct VisionRunner {
         r.timings_ms.encode = prepared.encodeSeconds * 1000
         r.timings_ms.reduce = prepared.reduceSeconds * 1000
         r.reducer = common.reducer
+        r.frames = prepared.frames
         r.timings_ms.prefill = result.prefillSeconds * 1000
         r.timings_ms.generate = result.generateSeconds * 1000
         r.timings_ms.total = (ProcessStats.now - start) * 1000

@@ -90,6 +90,36 @@ final class VLMFamilyParityTests: XCTestCase {
     func testSmolVLM() throws { try check("smolvlm") }
     func testIdefics3() throws { try check("idefics3") }
 
+    /// LLaVA-OneVision on 8 video frames (tools/make_tiny_onevision_video.py): per-frame
+    /// tokens pooled 2x2, one newline after the last frame, `<video>` expanded; logits within
+    /// 2e-3 and 16 greedy tokens as transformers.
+    func testLlavaOnevisionVideo() throws {
+        struct VideoExpected: Decodable { let question: String; let input_ids: [Int32]; let pixels_shape: [Int]; let last_logits: [Float]; let greedy_ids: [Int32] }
+        let dir = Self.fixtures + "/llava_onevision"
+        let e = try JSONDecoder().decode(VideoExpected.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/video_expected.json")))
+        let raw = try Data(contentsOf: URL(fileURLWithPath: dir + "/video_pixels.f16"))
+        let halves = raw.withUnsafeBytes { Array($0.bindMemory(to: Float16.self)) }
+        let frames = PixelBatch(data: halves.map(Float.init), count: e.pixels_shape[0], height: e.pixels_shape[2], width: e.pixels_shape[3])
+        let model = try VisionLanguageModel(directory: dir)
+        let video = try model.embedVideo(frames)
+        let (ids, embeddings) = try model.promptInputs(text: e.question, images: [video])
+        XCTAssertEqual(ids, e.input_ids)
+        let decoder = model.language.decoder
+        let cache = decoder.makeCache(.f32)
+        var x = embeddings
+        var logits = try decoder.forward(embeddings: &x, rows: ids.count, cache: cache, logits: .last)
+        let err = zip(logits, e.last_logits).map { abs($0 - $1) }.max() ?? 1
+        XCTAssertLessThan(err, 2e-3, "video logits")
+        var generated: [Int32] = []
+        for _ in 0..<e.greedy_ids.count {
+            let next = Int32(logits.indices.max { logits[$0] < logits[$1] }!)
+            generated.append(next)
+            logits = try decoder.forward(tokens: [next], cache: cache, logits: .last)
+        }
+        XCTAssertEqual(generated, e.greedy_ids)
+        print("llava_onevision video: \(video.count) visual tokens, logits max err \(err)")
+    }
+
     /// The whole chain from the image file: our processor must give the same pixels (within its
     /// tolerance), so the logits stay within the model tolerance too.
     func testFromImageFile() throws {

@@ -18,6 +18,8 @@ public struct ImageEmbedding: Sendable {
     public var reduceSeconds: Double = 0
     /// Per encoder image, the patches kept and the anchors of merged tokens (`--show-kept`).
     public var keptMaps: [KeptPatchMap] = []
+    /// Video frames (placed at a `<video>` marker with the video token) rather than an image.
+    public var isVideo = false
 }
 
 /// A loaded vision-language model: image processor, vision encoder, projector and LLM, plus
@@ -191,16 +193,54 @@ public final class VisionLanguageModel {
         }
     }
 
-    /// The prompt text with every `<image>` marker expanded as the family's processor does.
-    public func expandedPrompt(text: String, images: [ImageEmbedding]) -> String {
-        let rendered = promptFormat.render(text: text, images: images.count)
-        var parts = rendered.components(separatedBy: "<image>")
-        guard parts.count == images.count + 1 else { return rendered }
-        var out = parts.removeFirst()
-        for (image, rest) in zip(images, parts) {
-            out += imageString(image) + rest
+    /// Video frames (each already at the encoder's input size) as LLaVA-OneVision reads them:
+    /// every frame's tokens projected, 2x2 bilinearly pooled (ceil(side/2) squared per frame),
+    /// all frames in order, then one image_newline token after the last frame.
+    public func embedVideo(_ frames: PixelBatch, reduction: TokenReduction? = nil) throws -> ImageEmbedding {
+        guard config.architecture == .llavaOnevision, let imageNewline else {
+            throw VLMError.unsupported("video input is implemented for LLaVA-OneVision models (this is \(config.modelType))")
         }
-        return out
+        let d = language.decoder.config.hiddenSize
+        var rows: [Float] = [], reduceSeconds = 0.0, keptMaps: [KeptPatchMap] = [], before = 0
+        for i in 0..<frames.count {
+            let full = try encodePiece(frames, index: i, reduction: nil)
+            let side = full.gridRows, pooledSide = (side + 1) / 2
+            let pooled = AnyResPacking.bilinearResize(full.rows, height: side, width: full.gridCols, dim: d, toHeight: pooledSide, toWidth: pooledSide)
+            before += pooledSide * pooledSide
+            guard let reduction else { rows += pooled; continue }
+            // A reducer sees each frame's pooled grid, as the LLM would.
+            let n = pooledSide * pooledSide
+            let t0 = ProcessStats.now
+            let result = try reduction.reducer.reduce(ReductionInput(tokens: TokenMatrix(values: pooled, count: n, width: d),
+                                                                     gridRows: pooledSide, gridCols: pooledSide,
+                                                                     projected: TokenMatrix(values: pooled, count: n, width: d)),
+                                                      budget: try reduction.tokens(of: n))
+            reduceSeconds += ProcessStats.now - t0
+            rows += result.kept.flatMap { pooled[($0 * d)..<(($0 + 1) * d)] } + result.merged
+            keptMaps.append(KeptPatchMap(gridRows: pooledSide, gridCols: pooledSide, kept: result.kept, merged: result.mergedAnchors))
+        }
+        rows += imageNewline
+        var e = ImageEmbedding(rows: rows, count: rows.count / d, tileCounts: [rows.count / d], layout: .single, visualBefore: before + 1)
+        e.reduceSeconds = reduceSeconds
+        e.keptMaps = keptMaps
+        e.isVideo = true
+        return e
+    }
+
+    /// The prompt text with every `<image>` (and `<video>`) marker expanded as the family's
+    /// processor does.
+    public func expandedPrompt(text: String, images: [ImageEmbedding]) -> String {
+        let stills = images.filter { !$0.isVideo }, videos = images.filter(\.isVideo)
+        let rendered = promptFormat.render(text: text, images: stills.count, videos: videos.count)
+        func expand(_ text: String, marker: String, _ items: [ImageEmbedding], _ string: (ImageEmbedding) -> String) -> String {
+            var parts = text.components(separatedBy: marker)
+            guard parts.count == items.count + 1 else { return text }
+            var out = parts.removeFirst()
+            for (item, rest) in zip(items, parts) { out += string(item) + rest }
+            return out
+        }
+        let withImages = expand(rendered, marker: "<image>", stills, imageString)
+        return expand(withImages, marker: "<video>", videos) { String(repeating: "<video>", count: $0.count) }
     }
 
     private func imageString(_ image: ImageEmbedding) -> String {
@@ -232,11 +272,20 @@ public final class VisionLanguageModel {
         let d = language.decoder.config.hiddenSize
         var embeddings = [Float](repeating: 0, count: ids.count * d)
         try embeddings.withUnsafeMutableBufferPointer { try language.decoder.embed(ids, into: $0.baseAddress!) }
-        let positions = ids.indices.filter { ids[$0] == config.imageTokenID }
-        let total = images.reduce(0) { $0 + $1.count }
-        guard positions.count == total else {
-            throw VLMError.badInput("the prompt has \(positions.count) image tokens for \(total) visual tokens")
+        // Images fill the image-token positions in order, videos the video-token positions.
+        let imagePositions = ids.indices.filter { ids[$0] == config.imageTokenID }
+        let videoPositions = config.videoTokenID.map { v in ids.indices.filter { ids[$0] == v } } ?? []
+        let stills = images.filter { !$0.isVideo }, videos = images.filter(\.isVideo)
+        let imageTotal = stills.reduce(0) { $0 + $1.count }, videoTotal = videos.reduce(0) { $0 + $1.count }
+        guard imagePositions.count == imageTotal, videoPositions.count == videoTotal else {
+            throw VLMError.badInput("the prompt has \(imagePositions.count) image and \(videoPositions.count) video tokens for \(imageTotal) and \(videoTotal) visual tokens")
         }
+        try splice(stills, at: imagePositions, into: &embeddings, width: d)
+        try splice(videos, at: videoPositions, into: &embeddings, width: d)
+        return (ids, embeddings)
+    }
+
+    private func splice(_ images: [ImageEmbedding], at positions: [Int], into embeddings: inout [Float], width d: Int) throws {
         var next = 0
         for image in images {
             precondition(image.rows.count == image.count * d, "visual tokens are not \(d) wide")
@@ -247,6 +296,5 @@ public final class VisionLanguageModel {
                 }
             }}
         }
-        return (ids, embeddings)
     }
 }

@@ -56,7 +56,7 @@ public struct PixelNormalization: Sendable {
     public static let imageNetDefault = PixelNormalization(mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225])
 
     /// Equal-sized images into one batch.
-    func batch(_ images: [RGBImage]) -> PixelBatch {
+    public func batch(_ images: [RGBImage]) -> PixelBatch {
         let h = images[0].height, w = images[0].width
         var data = [Float](repeating: 0, count: images.count * 3 * h * w)
         data.withUnsafeMutableBufferPointer { d in
