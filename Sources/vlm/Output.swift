@@ -11,6 +11,11 @@ enum Output {
 
 enum Log {
     static func info(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+    /// A progress line redrawn in place on a terminal (nil clears it).
+    static func progress(_ s: String?) {
+        let line = s.map { "\r\u{1B}[K" + String($0.prefix(120)) } ?? "\r\u{1B}[K"
+        FileHandle.standardError.write(Data(line.utf8))
+    }
     static func warn(_ s: String) { FileHandle.standardError.write(Data(("warning: " + s + "\n").utf8)) }
 }
 

@@ -25,9 +25,11 @@ struct ResultRecord: Encodable {
     var throughput = Throughput()
     var memory = Memory()
     var error: ErrorInfo?
+    /// `batch` only: identifies (model, prompt, options, input) for `--resume`.
+    var key: String?
 
     private enum CodingKeys: String, CodingKey {
-        case input, model, prompt, text, reducer, kv_cache, tokens, frames, timings_ms, throughput, memory, error
+        case input, model, prompt, text, reducer, kv_cache, tokens, frames, timings_ms, throughput, memory, error, key
     }
 
     /// `input` and `error` are always present (null when absent); `frames` only for videos.
@@ -45,6 +47,7 @@ struct ResultRecord: Encodable {
         try c.encode(throughput, forKey: .throughput)
         try c.encode(memory, forKey: .memory)
         try c.encode(error, forKey: .error)
+        try c.encodeIfPresent(key, forKey: .key)
     }
 
     func jsonLine() -> String {

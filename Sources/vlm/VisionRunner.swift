@@ -91,7 +91,7 @@ struct VisionRunner {
 
     /// Generates the answer for one input, streaming text to stdout unless `json`; returns the
     /// contract's result record.
-    func answer(media: String?, prompt: String, common: CommonOptions, showKept: String? = nil) throws -> ResultRecord {
+    func answer(media: String?, prompt: String, common: CommonOptions, showKept: String? = nil, quiet: Bool = false) throws -> ResultRecord {
         let start = ProcessStats.now
         let prepared = try prepare(media: media, prompt: prompt, reduction: try common.reduction(encoderLayers: model.encoder.layerCount),
                                    showKept: showKept)
@@ -101,7 +101,7 @@ struct VisionRunner {
         let generator = TextGenerator(model: decoder, tokenizer: model.language.tokenizer)
         let result = try generator.generate(promptTokens: prepared.ids, promptEmbeddings: prepared.embeddings, cache: cache,
                                             options: options) { piece in
-            if !common.json { Output.write(piece) }
+            if !common.json && !quiet { Output.write(piece) }
         }
         var r = ResultRecord(input: media, model: model.id, prompt: prompt, text: result.text, kv_cache: common.kvCacheType.rawValue)
         r.tokens.visual_before = prepared.visualBefore
@@ -121,7 +121,7 @@ struct VisionRunner {
         r.throughput.decode_tok_s = result.decodeTokensPerSecond
         r.memory.kv_cache_bytes = result.kvCacheBytes
         r.memory.peak_rss_bytes = ProcessStats.peakRSSBytes
-        if !common.json {
+        if !common.json && !quiet {
             Output.write("\n")
             Log.info(String(format: "%@: %d visual tokens, prompt %d tokens (%.0f ms encode, %.1f tok/s prefill); generated %d tokens, %.1f tok/s",
                             media ?? "text", prepared.visualAfter, prepared.ids.count, prepared.encodeSeconds * 1000,
