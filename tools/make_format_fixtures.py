@@ -15,6 +15,10 @@ for name, kwargs in [("image.webp", {"lossless": True}), ("image.bmp", {}), ("im
     path = os.path.join(OUT, name)
     img.save(path, **kwargs)
     expected[name] = np.asarray(Image.open(path).convert("RGB")).flatten().tolist()
+# A CMYK JPEG (PIL writes Adobe CMYK, inverted), the path PIL's convert("RGB") handles with
+# its cmyk2rgb formula; compared within a few levels (JPEG decoders may round differently).
+img.convert("CMYK").save(os.path.join(OUT, "cmyk.jpg"), quality=95)
+expected["cmyk.jpg"] = np.asarray(Image.open(os.path.join(OUT, "cmyk.jpg")).convert("RGB")).flatten().tolist()
 # A BMP header claiming 100000 x 100000 pixels.
 bmp = bytearray(open(os.path.join(OUT, "image.bmp"), "rb").read())
 struct.pack_into("<ii", bmp, 18, 100000, 100000)

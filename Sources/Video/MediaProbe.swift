@@ -21,7 +21,16 @@ public struct MediaInfo: Sendable {
     public let duration: Double?
     public let streams: [Stream]
 
-    public var firstVideoStream: Stream? { streams.first { $0.kind == .video } }
+    /// The first real video stream. FFmpeg's text-art demuxers (tty: ANSI, BIN, XBIN, IDF)
+    /// open any text file as a "video" of rendered characters; those do not count.
+    /// Still-image demuxers (image2 by extension, *_pipe by content) are not videos either:
+    /// images are read by Vision's decoders, and one that reaches here failed them.
+    public var firstVideoStream: Stream? {
+        guard !Self.textArtContainers.contains(container), container != "image2", !container.hasSuffix("_pipe") else { return nil }
+        return streams.first { $0.kind == .video && !Self.textArtCodecs.contains($0.codec) }
+    }
+    static let textArtContainers: Set<String> = ["tty", "bin", "xbin", "idf", "adp"]
+    static let textArtCodecs: Set<String> = ["ansi", "bintext", "xbin", "idf"]
 }
 
 public enum MediaProbe {

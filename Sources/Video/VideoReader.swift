@@ -33,6 +33,9 @@ public final class VideoReader {
     public init(path: String) throws {
         self.path = path
         info = try MediaProbe.probe(path: path)
+        guard info.firstVideoStream != nil else {
+            throw VLMError.badInput("\(path): no video stream (\(info.container): \(info.streams.map { "\($0.kind.rawValue) \($0.codec)" }.joined(separator: ", ")))")
+        }
         av_log_set_level(AV_LOG_QUIET)
         var fmt: UnsafeMutablePointer<AVFormatContext>? = nil
         guard avformat_open_input(&fmt, path, nil, nil) >= 0, let f = fmt else { throw VLMError.badInput("\(path): cannot open") }

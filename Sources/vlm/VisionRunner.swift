@@ -71,12 +71,16 @@ struct VisionRunner {
     /// Frames sampled as --frames/--fps ask (8 uniformly by default), scaled by FFmpeg straight
     /// to the encoder's input size, normalised as the model's processor normalises images.
     func prepareVideo(_ media: String, prompt: String, raw: Bool, reduction: TokenReduction?, start t0: Double) throws -> Prepared {
+        // Bad media is bad input whatever the model; only a real video meets the family check.
+        guard let info = try? MediaProbe.probe(path: media), info.firstVideoStream != nil else {
+            throw VLMError.badInput("\(media): not an image or a video this build can read")
+        }
+        let reader = try VideoReader(path: media)
         guard let processor = model.processor as? AnyResProcessor else {
             throw VLMError.unsupported("video input is implemented for LLaVA-OneVision models (\(model.config.modelType) given)")
         }
         let side = processor.cropSize
         let sampling: FrameSampling = common.fps.map { .fps($0) } ?? .count(common.frames ?? 8)
-        let reader = try VideoReader(path: media)
         let frames = try reader.frames(sampling) { _, _ in (side, side) }
         for w in reader.warnings { Log.warn(w) }
         let pixels = processor.perPiece.normalization.batch(frames.map(\.image))

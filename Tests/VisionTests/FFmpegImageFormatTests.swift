@@ -3,8 +3,9 @@ import XCTest
 import VLMRuntime
 @testable import Vision
 
-/// WebP, BMP, GIF and TIFF through FFmpeg: detected by content, not extension; pixels against
-/// PIL's convert("RGB") (tools/make_format_fixtures.py); hostile and broken files refused.
+/// WebP, BMP, GIF and TIFF through FFmpeg, and CMYK JPEG through libjpeg: detected by content,
+/// not extension; pixels against PIL's convert("RGB") (tools/make_format_fixtures.py);
+/// hostile and broken files refused.
 final class FFmpegImageFormatTests: XCTestCase {
     static let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/formats").path
 
@@ -17,8 +18,9 @@ final class FFmpegImageFormatTests: XCTestCase {
             let image = try ImageLoader.load(path: path)
             XCTAssertEqual([image.width, image.height], [e.width, e.height], name)
             let err = zip(image.pixels, reference).map { abs(Int($0) - Int($1)) }.max() ?? 255
-            // Lossless formats; GIF goes through a palette, which both decoders read exactly.
-            XCTAssertLessThanOrEqual(err, 1, name)
+            // Lossless formats; GIF goes through a palette, which both decoders read exactly;
+            // the CMYK JPEG (libjpeg, not FFmpeg) may round a few levels differently from PIL's.
+            XCTAssertLessThanOrEqual(err, name.hasSuffix(".jpg") ? 4 : 1, name)
             // The same bytes from memory (as the server receives them) decode the same.
             let fromMemory = try ImageLoader.decode([UInt8](try Data(contentsOf: URL(fileURLWithPath: path))), source: name)
             XCTAssertEqual(fromMemory, image, name)
