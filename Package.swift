@@ -42,6 +42,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // System C libraries (Debian packages installed by scripts/setup.sh).
@@ -75,6 +76,7 @@ let package = Package(
         .executableTarget(name: "vlm", dependencies: [
             "VLMRuntime", "Vision", "Video", "Prune",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Hummingbird", package: "hummingbird"),
         ]),
 
         // One test target per library.

@@ -100,4 +100,20 @@ struct CommonOptions: ParsableArguments {
         let n = threads ?? System.coreCount
         Parallel.threadCount = n
     }
+
+    /// A one-line message for an argument error (the server reports them as 400s).
+    static func message(for error: Error) -> String {
+        let text = fullMessage(for: error)
+        return text.split(separator: "\n").first.map(String.init) ?? text
+    }
+
+    /// These options as command-line arguments (the server's defaults, which a request's own
+    /// fields then override: later flags win, repeated ones accumulate).
+    var arguments: [String] {
+        var a = ["--kv-cache", kvCache, "--max-tokens", String(maxTokens), "--temperature", String(temperature), "--top-k", String(topK),
+                 "--top-p", String(topP), "--min-p", String(minP), "--repeat-penalty", String(repeatPenalty), "--seed", String(seed)]
+        if let model { a += ["--model", model] }
+        if let threads { a += ["--threads", String(threads)] }
+        return a
+    }
 }

@@ -8,7 +8,7 @@ struct VLMCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vlm",
         abstract: "Run vision-language models on the CPU, with visual-token reducers.",
-        subcommands: [DescribeCommand.self, AskCommand.self, BatchCommand.self, GenerateCommand.self, LogitsCommand.self,
+        subcommands: [DescribeCommand.self, AskCommand.self, BatchCommand.self, ServeCommand.self, GenerateCommand.self, LogitsCommand.self,
                       BenchCommand.self, EncoderBenchCommand.self, ReducerBenchCommand.self, ProbeCommand.self, FramesCommand.self,
                       ModelsCommand.self])
 

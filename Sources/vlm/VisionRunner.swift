@@ -5,10 +5,11 @@ import Vision
 
 /// Loads a vision-language model and answers one prompt about one image: the shared body of
 /// `describe`, `ask` and `logits MEDIA`. Stage times are measured here for the result record.
-struct VisionRunner {
+final class VisionRunner {
     let model: VisionLanguageModel
     let loadSeconds: Double
-    let common: CommonOptions
+    /// The options of the request being served (`serve` changes them per request).
+    var common: CommonOptions
 
     init(common: CommonOptions) throws {
         self.common = common
@@ -20,6 +21,9 @@ struct VisionRunner {
         model = try VisionLanguageModel(directory: path)
         loadSeconds = ProcessStats.now - start
     }
+
+    /// Why the last `answer` stopped generating.
+    private(set) var stopReason: GenerationResult.StopReason = .length
 
     /// One image in, its prompt inputs and the timings of the stages up to the LLM.
     struct Prepared {
@@ -95,7 +99,8 @@ struct VisionRunner {
 
     /// Generates the answer for one input, streaming text to stdout unless `json`; returns the
     /// contract's result record.
-    func answer(media: String?, prompt: String, common: CommonOptions, showKept: String? = nil, quiet: Bool = false) throws -> ResultRecord {
+    func answer(media: String?, prompt: String, common: CommonOptions, showKept: String? = nil, quiet: Bool = false,
+                isCancelled: () -> Bool = { false }, onText: ((String) -> Void)? = nil) throws -> ResultRecord {
         let start = ProcessStats.now
         let prepared = try prepare(media: media, prompt: prompt, reduction: try common.reduction(encoderLayers: model.encoder.layerCount),
                                    showKept: showKept)
@@ -104,9 +109,11 @@ struct VisionRunner {
         let options = GenerationOptions(maxTokens: common.maxTokens, sampling: common.sampling, stopStrings: common.stop)
         let generator = TextGenerator(model: decoder, tokenizer: model.language.tokenizer)
         let result = try generator.generate(promptTokens: prepared.ids, promptEmbeddings: prepared.embeddings, cache: cache,
-                                            options: options) { piece in
+                                            options: options, isCancelled: isCancelled) { piece in
+            onText?(piece)
             if !common.json && !quiet { Output.write(piece) }
         }
+        stopReason = result.stopReason
         var r = ResultRecord(input: media, model: model.id, prompt: prompt, text: result.text, kv_cache: common.kvCacheType.rawValue)
         r.tokens.visual_before = prepared.visualBefore
         r.tokens.visual_after = prepared.visualAfter

@@ -12,7 +12,7 @@ public struct GenerationOptions: Sendable {
 }
 
 public struct GenerationResult: Sendable {
-    public enum StopReason: String, Sendable { case endOfSequence = "eos", stopString = "stop", length }
+    public enum StopReason: String, Sendable { case endOfSequence = "eos", stopString = "stop", length, cancelled }
     public var text: String
     public var tokens: [Int32]
     public var promptTokenCount: Int
@@ -41,8 +41,11 @@ public struct TextGenerator {
     /// of a pending stop string).
     /// Generates after `promptTokens`. `promptEmbeddings` (tokens x hidden), when given, is what
     /// prefill reads instead of the tokens' embeddings: a VLM prompt with visual tokens spliced in.
+    /// `isCancelled` is asked before each decode step (a server's client went away, a deadline
+    /// passed); a true answer ends generation with `.cancelled`.
     public func generate(promptTokens: [Int32], promptEmbeddings: [Float]? = nil, cache: KVCache,
-                         options: GenerationOptions, onText: (String) -> Void = { _ in }) throws -> GenerationResult {
+                         options: GenerationOptions, isCancelled: () -> Bool = { false },
+                         onText: (String) -> Void = { _ in }) throws -> GenerationResult {
         guard !promptTokens.isEmpty else { throw VLMError.usage("the prompt is empty") }
         var sampler = Sampler(options.sampling)
         var detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
@@ -62,6 +65,7 @@ public struct TextGenerator {
         let t1 = ProcessStats.now
 
         while generated.count < options.maxTokens {
+            if isCancelled() { reason = .cancelled; break }
             let next = sampler.sample(&logits, history: history)
             if tokenizer.eosIDs.contains(next) { reason = .endOfSequence; break }
             generated.append(next)

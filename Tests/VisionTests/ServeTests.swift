@@ -1,0 +1,97 @@
+import Foundation
+import XCTest
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// `vlm serve` end to end on the tiny LLaVA-OneVision model: OpenAI-format completions with a
+/// data: URL image, streaming, media-root rules, malformed requests (400), the body limit
+/// (413), a full queue (429), /v1/models, /health and /metrics.
+final class ServeTests: XCTestCase {
+    static let model = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/vlms/llava_onevision").path
+    static let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Samples").standardized.path
+
+    func request(_ port: Int, _ path: String, body: Data? = nil) async throws -> (Int, String) {
+        var r = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        r.timeoutInterval = 60
+        if let body { r.httpMethod = "POST"; r.httpBody = body; r.setValue("application/json", forHTTPHeaderField: "Content-Type") }
+        let (data, response) = try await URLSession.shared.data(for: r)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+    }
+
+    func chat(_ content: Any, extra: [String: Any] = [:]) -> Data {
+        var body: [String: Any] = ["model": "x", "messages": [["role": "user", "content": content]]]
+        body.merge(extra) { $1 }
+        return try! JSONSerialization.data(withJSONObject: body)
+    }
+
+    func testServer() async throws {
+        let bin = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).deletingLastPathComponent().appendingPathComponent("vlm")
+        guard FileManager.default.isExecutableFile(atPath: bin.path) else { throw XCTSkip("vlm not built") }
+        let port = 20000 + Int(getpid() % 20000)
+        let p = Process()
+        p.executableURL = bin
+        p.arguments = ["serve", "--model", Self.model, "--port", String(port), "--queue", "0", "--max-body-mb", "1",
+                       "--media-root", Self.samples, "--max-tokens", "8"]
+        p.standardError = Pipe(); p.standardOutput = Pipe()
+        try p.run()
+        defer { p.terminate(); p.waitUntilExit() }
+        var up = false
+        for _ in 0..<200 where !up {
+            if let (code, _) = try? await request(port, "/health"), code == 200 { up = true } else { try await Task.sleep(nanoseconds: 50_000_000) }
+        }
+        XCTAssertTrue(up, "server did not start")
+
+        let (mcode, models) = try await request(port, "/v1/models")
+        XCTAssertEqual(mcode, 200); XCTAssertTrue(models.contains("llava_onevision"), models)
+
+        let png = try Data(contentsOf: URL(fileURLWithPath: Self.samples + "/shapes.png")).base64EncodedString()
+        let parts: [[String: Any]] = [["type": "text", "text": "What is in the picture?"],
+                                      ["type": "image_url", "image_url": ["url": "data:image/png;base64," + png]]]
+        let (code, text) = try await request(port, "/v1/chat/completions", body: chat(parts, extra: ["reducer": "pool", "keep": 16]))
+        XCTAssertEqual(code, 200, text)
+        let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+        XCTAssertEqual(object?["object"] as? String, "chat.completion")
+        let message = ((object?["choices"] as? [[String: Any]])?.first?["message"] as? [String: Any])
+        XCTAssertNotNil(message?["content"] as? String)
+        XCTAssertEqual(((object?["vlm"] as? [String: Any])?["tokens"] as? [String: Any])?["visual_before"] as? Int, 190)
+        XCTAssertEqual((object?["usage"] as? [String: Any])?["completion_tokens"] as? Int, 8)
+
+        let (scode, streamed) = try await request(port, "/v1/chat/completions", body: chat(parts, extra: ["stream": true]))
+        XCTAssertEqual(scode, 200)
+        XCTAssertTrue(streamed.contains("\"chat.completion.chunk\""), streamed)
+        XCTAssertTrue(streamed.hasSuffix("data: [DONE]\n\n"), streamed)
+
+        // Local paths: under --media-root only; remote URLs refused by default.
+        let local: [[String: Any]] = [["type": "image_url", "image_url": ["url": Self.samples + "/wide.png"]]]
+        let localCode = try await request(port, "/v1/chat/completions", body: chat(local)).0
+        XCTAssertEqual(localCode, 200)
+        for url in ["/etc/hostname", Self.samples + "/../README.md", "http://example.com/a.png"] {
+            let (c, t) = try await request(port, "/v1/chat/completions", body: chat([["type": "image_url", "image_url": ["url": url]]]))
+            XCTAssertEqual(c, 400, "\(url): \(t)")
+            XCTAssertNotNil((try JSONSerialization.jsonObject(with: Data(t.utf8)) as? [String: Any])?["error"])
+        }
+        // Malformed requests, bad options, the body limit.
+        for body in [Data("{not json".utf8), Data("{\"messages\": []}".utf8), chat("hi", extra: ["reducer": "nope", "keep": 4]),
+                     chat("hi", extra: ["max_tokens": -3])] {
+            let c = try await request(port, "/v1/chat/completions", body: body).0
+            XCTAssertEqual(c, 400, String(decoding: body, as: UTF8.self))
+        }
+        let tooLarge = try await request(port, "/v1/chat/completions", body: Data(repeating: 32, count: 2 << 20)).0
+        XCTAssertEqual(tooLarge, 413)
+
+        // A full queue: with --queue 0, a second request while one computes gets 429.
+        let long = chat(parts, extra: ["max_tokens": 700])
+        async let first = request(port, "/v1/chat/completions", body: long)
+        try await Task.sleep(nanoseconds: 30_000_000)
+        let (busy, busyText) = try await request(port, "/v1/chat/completions", body: long)
+        let (firstCode, _) = try await first
+        XCTAssertEqual(firstCode, 200)
+        XCTAssertEqual(busy, 429, busyText)
+
+        let (_, metrics) = try await request(port, "/metrics")
+        XCTAssertTrue(metrics.contains("vlm_requests_total{code=\"200\"}"), metrics)
+        XCTAssertTrue(metrics.contains("vlm_stage_latency_ms_bucket{stage=\"encode\""), metrics)
+        XCTAssertTrue(metrics.contains("vlm_visual_tokens_total{stage=\"after\"}"), metrics)
+    }
+}
