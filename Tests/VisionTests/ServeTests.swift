@@ -94,4 +94,53 @@ final class ServeTests: XCTestCase {
         XCTAssertTrue(metrics.contains("vlm_stage_latency_ms_bucket{stage=\"encode\""), metrics)
         XCTAssertTrue(metrics.contains("vlm_visual_tokens_total{stage=\"after\"}"), metrics)
     }
+
+    /// Resident memory of a process in bytes (Linux /proc).
+    func rss(_ pid: Int32) -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kb = Int(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+        return kb * 1024
+    }
+
+    /// A bounded load run: 200 requests with an image, 8 at a time, each bounded in time: no
+    /// failures, and resident memory at the end within 10% of what it was after 20 requests.
+    func testLoadRunKeepsMemoryFlat() async throws {
+        let bin = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).deletingLastPathComponent().appendingPathComponent("vlm")
+        guard FileManager.default.isExecutableFile(atPath: bin.path) else { throw XCTSkip("vlm not built") }
+        let port = 20000 + Int((getpid() + 7919) % 20000)
+        let p = Process()
+        p.executableURL = bin
+        p.arguments = ["serve", "--model", Self.model, "--port", String(port), "--queue", "8", "--max-tokens", "16", "--timeout", "60"]
+        p.standardError = Pipe(); p.standardOutput = Pipe()
+        try p.run()
+        defer { p.terminate(); p.waitUntilExit() }
+        var up = false
+        for _ in 0..<200 where !up {
+            if let (code, _) = try? await request(port, "/health"), code == 200 { up = true } else { try await Task.sleep(nanoseconds: 50_000_000) }
+        }
+        XCTAssertTrue(up, "server did not start")
+        let png = try Data(contentsOf: URL(fileURLWithPath: Self.samples + "/shapes.png")).base64EncodedString()
+        let body = chat([["type": "text", "text": "Describe."], ["type": "image_url", "image_url": ["url": "data:image/png;base64," + png]]])
+        for _ in 0..<20 { _ = try await request(port, "/v1/chat/completions", body: body) }
+        let early = rss(p.processIdentifier)
+        let failures = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    var failed = 0
+                    for _ in 0..<25 {
+                        let (code, _) = try await self.request(port, "/v1/chat/completions", body: body)
+                        if code != 200 { failed += 1 }
+                    }
+                    return failed
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        XCTAssertEqual(failures, 0)
+        let late = rss(p.processIdentifier)
+        XCTAssertGreaterThan(early, 0)
+        XCTAssertLessThanOrEqual(Double(late), Double(early) * 1.1, "RSS grew from \(early) to \(late) bytes")
+        print("serve load run: 200 requests, 8 concurrent, RSS \(early / 1_048_576) MB after 20 -> \(late / 1_048_576) MB at the end")
+    }
 }
