@@ -46,14 +46,19 @@ public struct KVCacheShape: Sendable, Equatable {
     public var queryWidth: Int { heads * headDim }
 }
 
-/// The storage types a user can select with `--kv-cache`.
+/// The storage types a user can select with `--kv-cache`: dense f32 and f16, llama.cpp-style
+/// q8 and q4 blocks, KIVI 2-bit and VidKV 1.x-bit (each type's file documents its format).
 public enum KVCacheType: String, CaseIterable, Sendable {
-    case f32, f16
+    case f32, f16, q8, q4, kivi2, vidkv
 
     public func makeCache(shape: KVCacheShape) -> KVCache {
         switch self {
         case .f32: return DenseKVCache<Float>(shape: shape)
         case .f16: return DenseKVCache<Float16>(shape: shape)
+        case .q8: return Q8KVCache(shape: shape)
+        case .q4: return Q4KVCache(shape: shape)
+        case .kivi2: return KIVIKVCache(shape: shape)
+        case .vidkv: return VidKVCache(shape: shape)
         }
     }
 }

@@ -1,0 +1,405 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The packed caches can hand back what they hold, dequantized (tests; `truncate` of the
+/// grouped formats).
+protocol ReconstructibleKVCache: KVCache {
+    /// The dequantized key and value rows (`kvWidth` floats each, channel order) of one cached token.
+    func reconstruct(layer: Int, position: Int, keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>)
+}
+
+// MARK: - Per-token formats (q8, q4)
+
+/// A format that packs each token's key (or value) row of one kv head on its own.
+protocol RowCodec {
+    /// Bytes of one packed row of `count` values.
+    static func bytes(count: Int) -> Int
+    static func encode(_ x: UnsafePointer<Float>, count: Int, to p: UnsafeMutableRawPointer)
+    static func decode(_ p: UnsafeRawPointer, count: Int, to y: UnsafeMutablePointer<Float>)
+}
+
+/// Storage shared by the per-token formats: per layer, contiguous [token][kvHead][packed row]
+/// key and value buffers. Truncation is exact (whole rows are dropped).
+final class RowPackedStore<C: RowCodec> {
+    let shape: KVCacheShape
+    /// Bytes of one kv head's packed row, and of one token (all kv heads).
+    let headBytes: Int, rowBytes: Int
+    private let keys: [GrowableBuffer<UInt8>]
+    private let values: [GrowableBuffer<UInt8>]
+
+    init(shape: KVCacheShape) {
+        self.shape = shape
+        headBytes = C.bytes(count: shape.headDim)
+        rowBytes = headBytes * shape.kvHeads
+        keys = (0..<shape.layers).map { _ in GrowableBuffer() }
+        values = (0..<shape.layers).map { _ in GrowableBuffer() }
+    }
+
+    func count(layer: Int) -> Int { rowBytes == 0 ? 0 : keys[layer].count / rowBytes }
+
+    var storedBytes: Int { keys.reduce(0) { $0 + $1.count } + values.reduce(0) { $0 + $1.count } }
+
+    func append(layer: Int, keys newKeys: UnsafePointer<Float>, values newValues: UnsafePointer<Float>,
+                tokens: Int) throws {
+        let old = count(layer: layer)
+        guard old + tokens <= shape.capacity else {
+            throw VLMError.usage("the sequence needs \(old + tokens) tokens, over the context limit of \(shape.capacity)")
+        }
+        let kd = UnsafeMutableRawPointer(keys[layer].extend(by: tokens * rowBytes))
+        let vd = UnsafeMutableRawPointer(values[layer].extend(by: tokens * rowBytes))
+        let hd = shape.headDim, kvw = shape.kvWidth, heads = shape.kvHeads
+        let rb = rowBytes, hb = headBytes
+        Parallel.forRange(tokens, minChunk: 64) { s, e in
+            for t in s..<e {
+                for h in 0..<heads {
+                    C.encode(newKeys + t * kvw + h * hd, count: hd, to: kd + t * rb + h * hb)
+                    C.encode(newValues + t * kvw + h * hd, count: hd, to: vd + t * rb + h * hb)
+                }
+            }
+        }
+    }
+
+    func truncate(to position: Int) {
+        let keep = max(0, position) * rowBytes
+        for l in 0..<shape.layers {
+            keys[l].shrink(to: keep)
+            values[l].shrink(to: keep)
+        }
+    }
+
+    func attend(layer: Int, queries: UnsafePointer<Float>, tokens: Int, scale: Float, window: Int?,
+                output: UnsafeMutablePointer<Float>) {
+        let source = RowTileSource<C>(keys: UnsafeRawPointer(keys[layer].base),
+                                      values: UnsafeRawPointer(values[layer].base),
+                                      headDim: shape.headDim, headBytes: headBytes, rowBytes: rowBytes)
+        PackedAttention.run(source, shape: shape, cached: count(layer: layer), queries: queries, tokens: tokens,
+                            scale: scale, window: window, output: output)
+    }
+
+    /// The dequantized key and value rows (`kvWidth` floats each) of one cached token (tests).
+    func reconstruct(layer: Int, position: Int, keys k: UnsafeMutablePointer<Float>, values v: UnsafeMutablePointer<Float>) {
+        let kb = UnsafeRawPointer(keys[layer].base) + position * rowBytes
+        let vb = UnsafeRawPointer(values[layer].base) + position * rowBytes
+        for h in 0..<shape.kvHeads {
+            C.decode(kb + h * headBytes, count: shape.headDim, to: k + h * shape.headDim)
+            C.decode(vb + h * headBytes, count: shape.headDim, to: v + h * shape.headDim)
+        }
+    }
+}
+
+struct RowTileSource<C: RowCodec>: KVTileSource {
+    let keys: UnsafeRawPointer, values: UnsafeRawPointer
+    let headDim: Int, headBytes: Int, rowBytes: Int
+
+    func loadKeys(kvHead: Int, start: Int, count: Int, into dst: UnsafeMutablePointer<Float>, queryRows: Int) -> Bool {
+        let base = keys + start * rowBytes + kvHead * headBytes
+        for i in 0..<count { C.decode(base + i * rowBytes, count: headDim, to: dst + i * headDim) }
+        return false
+    }
+    func mapQueries(kvHead: Int, start: Int, _ queries: UnsafePointer<Float>, rows: Int, into dst: UnsafeMutablePointer<Float>) {
+        dst.update(from: queries, count: rows * headDim)
+    }
+    func loadValues(kvHead: Int, start: Int, count: Int, into dst: UnsafeMutablePointer<Float>) {
+        let base = values + start * rowBytes + kvHead * headBytes
+        for i in 0..<count { C.decode(base + i * rowBytes, count: headDim, to: dst + i * headDim) }
+    }
+}
+
+// MARK: - Grouped formats with a full-precision residual (KIVI, VidKV)
+
+/// A format that quantizes groups of `GroupedStore.groupSize` consecutive tokens of one kv head
+/// together (per-channel statistics over the group's tokens).
+protocol GroupCodec {
+    var headDim: Int { get }
+    /// Bytes of one (group, kv head) key block and value block.
+    var keyBlockBytes: Int { get }
+    var valueBlockBytes: Int { get }
+    /// Bytes of one protected token's value row of one kv head; 0 when the format has no
+    /// token protection.
+    var protectedRowBytes: Int { get }
+
+    /// Packs 32 rows (`stride` apart) of one kv head's keys.
+    func encodeKeys(_ x: UnsafePointer<Float>, stride: Int, to block: UnsafeMutableRawPointer)
+    /// Packs 32 rows of values; rows whose bit is set in `protectedMask` go, in order, to
+    /// `protectedRows` (`protectedStride` bytes apart) instead.
+    func encodeValues(_ x: UnsafePointer<Float>, stride: Int, protectedMask: UInt32, to block: UnsafeMutableRawPointer,
+                      protectedRows: UnsafeMutableRawPointer?, protectedStride: Int)
+    /// The first `count` key rows of a block, in the basis the codec picks (see `KVTileSource`).
+    func decodeKeys(_ block: UnsafeRawPointer, count: Int, into dst: UnsafeMutablePointer<Float>, queryRows: Int) -> Bool
+    func mapQueries(_ block: UnsafeRawPointer, _ queries: UnsafePointer<Float>, rows: Int, into dst: UnsafeMutablePointer<Float>)
+    /// The first `count` key rows of a block in channel order.
+    func decodeKeysToChannels(_ block: UnsafeRawPointer, count: Int, into dst: UnsafeMutablePointer<Float>)
+    func decodeValues(_ block: UnsafeRawPointer, count: Int, protectedMask: UInt32, protectedRows: UnsafeRawPointer?,
+                      protectedStride: Int, into dst: UnsafeMutablePointer<Float>)
+}
+
+/// Storage shared by the grouped formats. Per layer: the quantized groups (token positions
+/// 0..<32*groups), then a residual buffer of the most recent tokens in Float16 (the precision of
+/// the default f16 cache, so a residual token costs what it costs there). After an append, whole
+/// groups of 32 leave the residual, oldest first, while it holds at least `residual + 32` tokens:
+/// the most recent `residual` tokens are always unquantized. Groups therefore always start at
+/// multiples of 32.
+///
+/// `truncate` drops whole groups; a truncation point inside a quantized group dequantizes that
+/// group's kept tokens back into the residual (re-quantized later, with the group they join,
+/// when they leave it again).
+final class GroupedStore<C: GroupCodec> {
+    static var groupSize: Int { 32 }
+
+    final class Layer {
+        var groups = 0
+        let keyBlocks = GrowableBuffer<UInt8>(), valueBlocks = GrowableBuffer<UInt8>()
+        let residualKeys = GrowableBuffer<Float16>(), residualValues = GrowableBuffer<Float16>()
+        /// Per group (formats with protection only): which of its 32 tokens are protected, and
+        /// the index of its first protected row in `protectedRows`.
+        let masks = GrowableBuffer<UInt32>(), starts = GrowableBuffer<Int32>()
+        let protectedRows = GrowableBuffer<UInt8>()
+    }
+
+    let shape: KVCacheShape
+    let codec: C
+    let residual: Int
+    let layers: [Layer]
+    /// Token positions (all layers) whose values a protecting format keeps at higher precision.
+    var protected = Set<Int>()
+
+    init(shape: KVCacheShape, codec: C, residual: Int) {
+        precondition(GroupedStore.groupSize == PackedAttention.tile)
+        self.shape = shape
+        self.codec = codec
+        self.residual = max(0, residual)
+        layers = (0..<shape.layers).map { _ in Layer() }
+    }
+
+    private var protects: Bool { codec.protectedRowBytes > 0 }
+    /// Bytes of one protected token (all kv heads).
+    private var protectedStride: Int { codec.protectedRowBytes * shape.kvHeads }
+
+    func residualCount(layer: Int) -> Int { layers[layer].residualKeys.count / shape.kvWidth }
+    func quantizedCount(layer: Int) -> Int { layers[layer].groups * Self.groupSize }
+    func count(layer: Int) -> Int { quantizedCount(layer: layer) + residualCount(layer: layer) }
+
+    /// Packed blocks + per-group protection bookkeeping + protected rows + the residual.
+    var storedBytes: Int {
+        var total = 0
+        for l in layers {
+            total += l.groups * shape.kvHeads * (codec.keyBlockBytes + codec.valueBlockBytes)
+            if protects { total += l.groups * (4 + 4) + l.protectedRows.count }
+            total += (l.residualKeys.count + l.residualValues.count) * MemoryLayout<Float16>.stride
+        }
+        return total
+    }
+
+    func append(layer: Int, keys newKeys: UnsafePointer<Float>, values newValues: UnsafePointer<Float>,
+                tokens: Int) throws {
+        let old = count(layer: layer)
+        guard old + tokens <= shape.capacity else {
+            throw VLMError.usage("the sequence needs \(old + tokens) tokens, over the context limit of \(shape.capacity)")
+        }
+        let L = layers[layer], n = tokens * shape.kvWidth
+        Float16.store(newKeys, L.residualKeys.extend(by: n), count: n)
+        Float16.store(newValues, L.residualValues.extend(by: n), count: n)
+        flush(L)
+    }
+
+    /// Quantizes the oldest whole groups of the residual while it holds `residual + 32` tokens.
+    private func flush(_ L: Layer) {
+        let G = Self.groupSize, kvw = shape.kvWidth, hd = shape.headDim, heads = shape.kvHeads
+        let rows = L.residualKeys.count / kvw
+        guard rows >= residual + G else { return }
+        let ng = (rows - residual) / G
+        let first = L.groups
+        let kbb = codec.keyBlockBytes, vbb = codec.valueBlockBytes, prb = codec.protectedRowBytes
+        let pStride = protectedStride
+        let kb = UnsafeMutableRawPointer(L.keyBlocks.extend(by: ng * heads * kbb))
+        let vb = UnsafeMutableRawPointer(L.valueBlocks.extend(by: ng * heads * vbb))
+        // Protection bookkeeping first (sequential), so the groups can be packed in parallel.
+        var maskBase: UnsafeMutablePointer<UInt32>? = nil, startBase: UnsafeMutablePointer<Int32>? = nil
+        var protBase: UnsafeMutableRawPointer? = nil
+        if protects {
+            let masks = L.masks.extend(by: ng), starts = L.starts.extend(by: ng)
+            var next = L.protectedRows.count / pStride
+            for g in 0..<ng {
+                var mask: UInt32 = 0
+                if !protected.isEmpty {
+                    for i in 0..<G where protected.contains((first + g) * G + i) { mask |= 1 << UInt32(i) }
+                }
+                masks[g] = mask
+                starts[g] = Int32(next)
+                next += mask.nonzeroBitCount
+            }
+            let added = next - L.protectedRows.count / pStride
+            _ = L.protectedRows.extend(by: added * pStride)
+            maskBase = masks; startBase = starts
+            protBase = UnsafeMutableRawPointer(L.protectedRows.base)
+        }
+        let rk = UnsafePointer(L.residualKeys.base), rv = UnsafePointer(L.residualValues.base)
+        let codec = self.codec
+        Parallel.forRange(ng) { s, e in
+            let kx = UnsafeMutablePointer<Float>.allocate(capacity: G * kvw)
+            let vx = UnsafeMutablePointer<Float>.allocate(capacity: G * kvw)
+            defer { kx.deallocate(); vx.deallocate() }
+            for g in s..<e {
+                Float16.load(rk + g * G * kvw, kx, count: G * kvw)
+                Float16.load(rv + g * G * kvw, vx, count: G * kvw)
+                let mask = maskBase?[g] ?? 0
+                let prot = protBase.map { $0 + Int(startBase![g]) * pStride }
+                for h in 0..<heads {
+                    let block = g * heads + h
+                    codec.encodeKeys(kx + h * hd, stride: kvw, to: kb + block * kbb)
+                    codec.encodeValues(vx + h * hd, stride: kvw, protectedMask: mask, to: vb + block * vbb,
+                                       protectedRows: prot.map { $0 + h * prb }, protectedStride: pStride)
+                }
+            }
+        }
+        L.groups += ng
+        // Drop the packed rows from the residual.
+        let drop = ng * G * kvw, keep = L.residualKeys.count - drop
+        memmove(L.residualKeys.base, L.residualKeys.base + drop, keep * MemoryLayout<Float16>.stride)
+        memmove(L.residualValues.base, L.residualValues.base + drop, keep * MemoryLayout<Float16>.stride)
+        L.residualKeys.shrink(to: keep)
+        L.residualValues.shrink(to: keep)
+    }
+
+    func truncate(to position: Int) {
+        let G = Self.groupSize, kvw = shape.kvWidth
+        let p = max(0, position)
+        for (index, L) in layers.enumerated() {
+            let q = L.groups * G
+            if p >= count(layer: index) { continue }
+            if p >= q {
+                L.residualKeys.shrink(to: (p - q) * kvw)
+                L.residualValues.shrink(to: (p - q) * kvw)
+                continue
+            }
+            let g = p / G, r = p % G
+            L.residualKeys.shrink(to: 0)
+            L.residualValues.shrink(to: 0)
+            if r > 0 {
+                let kx = UnsafeMutablePointer<Float>.allocate(capacity: G * kvw)
+                let vx = UnsafeMutablePointer<Float>.allocate(capacity: G * kvw)
+                defer { kx.deallocate(); vx.deallocate() }
+                decodeGroup(L, g, keys: kx, values: vx)
+                Float16.store(kx, L.residualKeys.extend(by: r * kvw), count: r * kvw)
+                Float16.store(vx, L.residualValues.extend(by: r * kvw), count: r * kvw)
+            }
+            L.keyBlocks.shrink(to: g * shape.kvHeads * codec.keyBlockBytes)
+            L.valueBlocks.shrink(to: g * shape.kvHeads * codec.valueBlockBytes)
+            if protects {
+                L.protectedRows.shrink(to: Int(L.starts.base[g]) * protectedStride)
+                L.masks.shrink(to: g)
+                L.starts.shrink(to: g)
+            }
+            L.groups = g
+        }
+    }
+
+    /// Group `g` of a layer, dequantized to channel order: 32 rows of `kvWidth` keys and values.
+    private func decodeGroup(_ L: Layer, _ g: Int, keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>) {
+        let G = Self.groupSize, hd = shape.headDim, kvw = shape.kvWidth, heads = shape.kvHeads
+        let source = tileSource(L)
+        let tmp = UnsafeMutablePointer<Float>.allocate(capacity: G * hd)
+        defer { tmp.deallocate() }
+        for h in 0..<heads {
+            codec.decodeKeysToChannels(source.keyBlock(g, h), count: G, into: tmp)
+            for t in 0..<G { (keys + t * kvw + h * hd).update(from: tmp + t * hd, count: hd) }
+            source.loadValues(kvHead: h, start: g * G, count: G, into: tmp)
+            for t in 0..<G { (values + t * kvw + h * hd).update(from: tmp + t * hd, count: hd) }
+        }
+    }
+
+    private func tileSource(_ L: Layer) -> GroupTileSource<C> {
+        GroupTileSource(codec: codec, keyBlocks: UnsafeRawPointer(L.keyBlocks.base),
+                        valueBlocks: UnsafeRawPointer(L.valueBlocks.base),
+                        residualKeys: UnsafePointer(L.residualKeys.base), residualValues: UnsafePointer(L.residualValues.base),
+                        masks: protects ? UnsafePointer(L.masks.base) : nil,
+                        starts: protects ? UnsafePointer(L.starts.base) : nil,
+                        protectedRows: protects ? UnsafeRawPointer(L.protectedRows.base) : nil,
+                        quantized: L.groups * Self.groupSize, kvHeads: shape.kvHeads, headDim: shape.headDim,
+                        protectedStride: protectedStride)
+    }
+
+    func attend(layer: Int, queries: UnsafePointer<Float>, tokens: Int, scale: Float, window: Int?,
+                output: UnsafeMutablePointer<Float>) {
+        PackedAttention.run(tileSource(layers[layer]), shape: shape, cached: count(layer: layer), queries: queries,
+                            tokens: tokens, scale: scale, window: window, output: output)
+    }
+
+    /// The dequantized key and value rows (`kvWidth` floats each, channel order) of one cached
+    /// token (tests; and what `truncate` keeps of a cut group).
+    func reconstruct(layer: Int, position: Int, keys k: UnsafeMutablePointer<Float>, values v: UnsafeMutablePointer<Float>) {
+        let L = layers[layer], G = Self.groupSize, kvw = shape.kvWidth
+        let q = L.groups * G
+        if position >= q {
+            Float16.load(L.residualKeys.base + (position - q) * kvw, k, count: kvw)
+            Float16.load(L.residualValues.base + (position - q) * kvw, v, count: kvw)
+            return
+        }
+        let kx = UnsafeMutablePointer<Float>.allocate(capacity: G * kvw)
+        let vx = UnsafeMutablePointer<Float>.allocate(capacity: G * kvw)
+        defer { kx.deallocate(); vx.deallocate() }
+        decodeGroup(L, position / G, keys: kx, values: vx)
+        k.update(from: kx + (position % G) * kvw, count: kvw)
+        v.update(from: vx + (position % G) * kvw, count: kvw)
+    }
+
+    /// The packed key block of (group, kv head) of a layer (tests).
+    func keyBlock(layer: Int, group: Int, kvHead: Int) -> UnsafeRawPointer {
+        tileSource(layers[layer]).keyBlock(group, kvHead)
+    }
+    func valueBlock(layer: Int, group: Int, kvHead: Int) -> UnsafeRawPointer {
+        tileSource(layers[layer]).valueBlock(group, kvHead)
+    }
+    /// The protection mask of a group (0 for formats without protection).
+    func protectedMask(layer: Int, group: Int) -> UInt32 { protects ? layers[layer].masks.base[group] : 0 }
+}
+
+struct GroupTileSource<C: GroupCodec>: KVTileSource {
+    let codec: C
+    let keyBlocks: UnsafeRawPointer, valueBlocks: UnsafeRawPointer
+    let residualKeys: UnsafePointer<Float16>, residualValues: UnsafePointer<Float16>
+    let masks: UnsafePointer<UInt32>?, starts: UnsafePointer<Int32>?, protectedRows: UnsafeRawPointer?
+    /// Positions held by quantized groups (a multiple of 32).
+    let quantized: Int
+    let kvHeads: Int, headDim: Int, protectedStride: Int
+
+    @inline(__always) func keyBlock(_ g: Int, _ h: Int) -> UnsafeRawPointer {
+        keyBlocks + (g * kvHeads + h) * codec.keyBlockBytes
+    }
+    @inline(__always) func valueBlock(_ g: Int, _ h: Int) -> UnsafeRawPointer {
+        valueBlocks + (g * kvHeads + h) * codec.valueBlockBytes
+    }
+
+    func loadKeys(kvHead: Int, start: Int, count: Int, into dst: UnsafeMutablePointer<Float>, queryRows: Int) -> Bool {
+        if start < quantized {
+            return codec.decodeKeys(keyBlock(start / PackedAttention.tile, kvHead), count: count, into: dst, queryRows: queryRows)
+        }
+        let kvw = kvHeads * headDim
+        for i in 0..<count {
+            Float16.load(residualKeys + (start - quantized + i) * kvw + kvHead * headDim, dst + i * headDim, count: headDim)
+        }
+        return false
+    }
+
+    func mapQueries(kvHead: Int, start: Int, _ queries: UnsafePointer<Float>, rows: Int, into dst: UnsafeMutablePointer<Float>) {
+        codec.mapQueries(keyBlock(start / PackedAttention.tile, kvHead), queries, rows: rows, into: dst)
+    }
+
+    func loadValues(kvHead: Int, start: Int, count: Int, into dst: UnsafeMutablePointer<Float>) {
+        if start < quantized {
+            let g = start / PackedAttention.tile
+            let mask = masks?[g] ?? 0
+            let prot = protectedRows.map { $0 + Int(starts![g]) * protectedStride + kvHead * codec.protectedRowBytes }
+            codec.decodeValues(valueBlock(g, kvHead), count: count, protectedMask: mask, protectedRows: prot,
+                               protectedStride: protectedStride, into: dst)
+            return
+        }
+        let kvw = kvHeads * headDim
+        for i in 0..<count {
+            Float16.load(residualValues + (start - quantized + i) * kvw + kvHead * headDim, dst + i * headDim, count: headDim)
+        }
+    }
+}

@@ -1,0 +1,357 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `vidkv`: VidKV's 1.x-bit cache (Tao et al. 2025, "Plug-and-Play 1.x-Bit KV Cache Quantization
+/// for Video Large Language Models"; see ../shared/REDUCERS.md, "VidKV").
+///
+/// Format, per layer, kv head and group of 32 consecutive tokens (the most recent tokens stay in
+/// a Float16 residual buffer, 128 by default, and whole groups are quantized as they leave it;
+/// see `GroupedStore`):
+///
+/// Keys, "1.5 bit": the range (max - min over the group's 32 tokens) of every channel is
+/// measured; the `headDim/2` channels with the largest ranges (ties: lower channel first) are
+/// quantized like KIVI keys, 2-bit asymmetric min-max per channel (Float16 min rounded down,
+/// Float16 scale rounded up, |x - x̂| <= scale/2). The other m = headDim - headDim/2 channels,
+/// taken in channel order as a vector per token, go through a real FFT along the channel axis:
+/// the orthonormal real DFT basis (DC, then Re/Im of each frequency 1..<m/2, then Nyquist when m
+/// is even, each scaled so the m x m transform is orthonormal: exactly the numbers `rfft` returns,
+/// up to those scales). It is applied as an m x m matrix product: m <= 128 here, where a matrix
+/// product is as fast as an FFT and far simpler. Each transformed coefficient k is quantized to
+/// one bit per token, y ≈ alpha_k * sign(y), alpha_k = mean |y_k| over the group's 32 tokens,
+/// stored as Float16. Both the sign and the scale are kept (the reference code's 1-bit
+/// dequantizer drops the sign and its 1.58-bit one the scale).
+/// Block layout: channel mask (bit c set: channel c is 2-bit), 2-bit part (mins[m2], scales[m2],
+/// codes token-major, 4 per byte), 1-bit part (alphas[m1], sign bits token-major, 8 per byte,
+/// bit set: y >= 0).
+///
+/// Attention never inverts the transform per key for few query vectors: the DFT basis is
+/// orthonormal, so q · k = q_hi · k_hi + (B q_lo) · (B k_lo); the kernel maps each query once per
+/// group (m² flops) and dots it with the stored coefficients. For many query vectors (prefill) the
+/// group's 32 keys are inverted instead (32·m² flops, shared by all queries).
+///
+/// Values, "1.58 bit": per channel over the group's tokens (VidKV's finding: video LLM values
+/// have channel outliers too, so per-channel, not per-token, grouping): threshold
+/// tau = 0.5 * mean|x|; t = +1 if x > tau, -1 if x < -tau, else 0; x̂ = alpha * t with
+/// alpha = mean |x| over the entries with t != 0 (Float16). Trits are packed 5 per byte
+/// (3^5 = 243 <= 256), token-major. Block layout: alphas[headDim], then the trit bytes.
+///
+/// Semantic token protection: positions given to `protectTokens` (the ~20% visual tokens most
+/// related to the text, chosen by the caller) keep their values at 2 bits per token, KIVI style
+/// (`TwoBitRows`: min and scale per 32 channels), stored in a side buffer; their trits are 0
+/// and they are left out of the ternary threshold and alpha of their group. Per group and layer
+/// the cache keeps a 32-bit protection mask and the index of its first protected row (8 bytes).
+///
+/// Cost at headDim 64: keys 584 bytes and values 544 bytes per (group, kv head), 4.41 bits per
+/// key+value pair against 32 for f16 (0.138), plus the Float16 residual and protected rows.
+/// The Float16 metadata (KIVI's min and scale per channel and 32 tokens, one alpha per channel
+/// and 32 tokens) costs 1.3 of those bits; the paper's 1.5 / 1.58 bits leave it out.
+///
+/// Why: video LLMs cache thousands of visual tokens; 2-bit KV barely hurts them and VidKV
+/// reports almost no loss at K 1.5 / V 1.58 bits (LLaVA-OV-7B, Qwen2.5-VL-7B).
+public final class VidKVCache: KVCache {
+    let store: GroupedStore<VidKVCodec>
+
+    /// `residual`: recent tokens kept in Float16 (VidKV: 128).
+    public init(shape: KVCacheShape, residual: Int = 128) {
+        store = GroupedStore(shape: shape, codec: VidKVCodec(headDim: shape.headDim), residual: residual)
+    }
+
+    public var shape: KVCacheShape { store.shape }
+    public var typeName: String { "vidkv" }
+    public func count(layer: Int) -> Int { store.count(layer: layer) }
+    /// Packed blocks, protection masks and protected rows, plus the Float16 residual rows.
+    public var storedBytes: Int { store.storedBytes }
+
+    /// Marks token positions (the same in every layer) whose values are kept at 2 bits instead
+    /// of ternary. Adds to earlier marks. It takes effect when a position's group is quantized,
+    /// that is for tokens not yet appended or still in the residual window: call it before the
+    /// prefill that appends them (`truncate` keeps the marks; a rewound group is quantized again
+    /// with them).
+    public func protectTokens(_ positions: Set<Int>) { store.protected.formUnion(positions) }
+    /// Forgets every mark of `protectTokens` (groups already quantized keep their format).
+    public func clearProtectedTokens() { store.protected.removeAll() }
+    public var protectedTokens: Set<Int> { store.protected }
+
+    public func append(layer: Int, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, tokens: Int) throws {
+        try store.append(layer: layer, keys: keys, values: values, tokens: tokens)
+    }
+    public func attend(layer: Int, queries: UnsafePointer<Float>, tokens: Int, scale: Float, window: Int?,
+                       output: UnsafeMutablePointer<Float>) {
+        store.attend(layer: layer, queries: queries, tokens: tokens, scale: scale, window: window, output: output)
+    }
+    public func truncate(to position: Int) { store.truncate(to: position) }
+}
+
+extension VidKVCache: ReconstructibleKVCache {
+    func reconstruct(layer: Int, position: Int, keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>) {
+        store.reconstruct(layer: layer, position: position, keys: keys, values: values)
+    }
+}
+
+struct VidKVCodec: GroupCodec {
+    static let groupTokens = 32
+    let headDim: Int
+    /// Channels quantized at 2 bits (the largest ranges) and through the 1-bit transform.
+    let hiCount: Int, loCount: Int
+    /// The orthonormal real DFT basis of length `loCount`, row-major: y = basis · x.
+    let basis: [Float]
+
+    init(headDim: Int) {
+        self.headDim = headDim
+        hiCount = headDim / 2
+        loCount = headDim - headDim / 2
+        basis = Self.realDFTBasis(loCount)
+    }
+
+    /// Rows: DC, (Re, Im) of frequencies 1..<(m+1)/2, Nyquist if m is even; orthonormal.
+    static func realDFTBasis(_ m: Int) -> [Float] {
+        var b = [Float](repeating: 0, count: m * m)
+        guard m > 0 else { return b }
+        let s0 = 1 / Double(m).squareRoot(), s1 = (2 / Double(m)).squareRoot()
+        for n in 0..<m { b[n] = Float(s0) }
+        var row = 1
+        var k = 1
+        while 2 * k < m {
+            for n in 0..<m {
+                let angle = 2 * Double.pi * Double(k * n % m) / Double(m)
+                b[row * m + n] = Float(s1 * cos(angle))
+                b[(row + 1) * m + n] = Float(-s1 * sin(angle))
+            }
+            row += 2
+            k += 1
+        }
+        if m % 2 == 0 && m >= 2 {
+            for n in 0..<m { b[row * m + n] = Float(n % 2 == 0 ? s0 : -s0) }
+        }
+        return b
+    }
+
+    // Key block layout.
+    var maskBytes: Int { (headDim + 7) / 8 }
+    var hiMinOffset: Int { maskBytes }
+    var hiScaleOffset: Int { hiMinOffset + 2 * hiCount }
+    var hiCodeOffset: Int { hiScaleOffset + 2 * hiCount }
+    var hiRowBytes: Int { (hiCount + 3) / 4 }
+    var loAlphaOffset: Int { hiCodeOffset + Self.groupTokens * hiRowBytes }
+    var loSignOffset: Int { loAlphaOffset + 2 * loCount }
+    var loRowBytes: Int { (loCount + 7) / 8 }
+    var keyBlockBytes: Int { loSignOffset + Self.groupTokens * loRowBytes }
+
+    // Value block layout.
+    var tritRowBytes: Int { (headDim + 4) / 5 }
+    var tritOffset: Int { 2 * headDim }
+    var valueBlockBytes: Int { tritOffset + Self.groupTokens * tritRowBytes }
+    var protectedRowBytes: Int { TwoBitRows.bytes(count: headDim) }
+
+    /// y = basis · x for one vector of `loCount` values.
+    func transform(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        basis.withUnsafeBufferPointer { bp in
+            for k in 0..<loCount { y[k] = DenseAttention.dot(bp.baseAddress! + k * loCount, x, loCount) }
+        }
+    }
+    /// x = basisᵀ · y.
+    func inverse(_ y: UnsafePointer<Float>, into x: UnsafeMutablePointer<Float>) {
+        x.update(repeating: 0, count: loCount)
+        basis.withUnsafeBufferPointer { bp in
+            for k in 0..<loCount { DenseAttention.axpy(y[k], bp.baseAddress! + k * loCount, x, loCount) }
+        }
+    }
+
+    /// The block's 2-bit channels then its 1-bit channels, each ascending, into `idx[0..<headDim]`.
+    func channels(_ b: UnsafeRawPointer, into idx: UnsafeMutablePointer<Int32>) {
+        let mask = b.assumingMemoryBound(to: UInt8.self)
+        var hi = 0, lo = hiCount
+        for c in 0..<headDim {
+            if (mask[c >> 3] >> UInt8(c & 7)) & 1 != 0 { idx[hi] = Int32(c); hi += 1 } else { idx[lo] = Int32(c); lo += 1 }
+        }
+    }
+
+    func encodeKeys(_ x: UnsafePointer<Float>, stride: Int, to b: UnsafeMutableRawPointer) {
+        let n = Self.groupTokens, hd = headDim
+        // Rank channels by range over the group.
+        var range = [Float](repeating: 0, count: hd)
+        for c in 0..<hd {
+            var lo = x[c], hi = x[c]
+            for t in 0..<n { let v = x[t * stride + c]; lo = min(lo, v); hi = max(hi, v) }
+            range[c] = hi - lo
+        }
+        let order = (0..<hd).sorted { range[$0] > range[$1] || (range[$0] == range[$1] && $0 < $1) }
+        let hiIdx = order[0..<hiCount].sorted(), loIdx = order[hiCount...].sorted()
+        let bytes = b.assumingMemoryBound(to: UInt8.self)
+        bytes.update(repeating: 0, count: keyBlockBytes)
+        for c in hiIdx { bytes[c >> 3] |= 1 << UInt8(c & 7) }
+
+        // 2-bit channels.
+        let hiCodes = bytes + hiCodeOffset
+        for (i, c) in hiIdx.enumerated() {
+            var lo = x[c], hi = x[c]
+            for t in 0..<n { let v = x[t * stride + c]; lo = min(lo, v); hi = max(hi, v) }
+            let (mn, sc) = MinMax2.params(min: lo, max: hi)
+            Half.store(mn, b, hiMinOffset + 2 * i)
+            Half.store(sc, b, hiScaleOffset + 2 * i)
+            let mnF = Float(mn), inv = MinMax2.inverse(sc), shift = UInt8(2 * (i & 3))
+            for t in 0..<n {
+                hiCodes[t * hiRowBytes + (i >> 2)] |= MinMax2.code(x[t * stride + c], min: mnF, inverseScale: inv) << shift
+            }
+        }
+
+        // 1-bit channels, in the DFT domain.
+        let m = loCount
+        guard m > 0 else { return }
+        var xs = [Float](repeating: 0, count: m), ys = [Float](repeating: 0, count: n * m)
+        xs.withUnsafeMutableBufferPointer { xb in
+            ys.withUnsafeMutableBufferPointer { yb in
+                for t in 0..<n {
+                    for (j, c) in loIdx.enumerated() { xb[j] = x[t * stride + c] }
+                    transform(xb.baseAddress!, into: yb.baseAddress! + t * m)
+                }
+            }
+        }
+        let signs = bytes + loSignOffset
+        for k in 0..<m {
+            var sum: Float = 0
+            for t in 0..<n { sum += abs(ys[t * m + k]) }
+            Half.store(Half.nearest(sum / Float(n)), b, loAlphaOffset + 2 * k)
+            for t in 0..<n where ys[t * m + k] >= 0 { signs[t * loRowBytes + (k >> 3)] |= 1 << UInt8(k & 7) }
+        }
+    }
+
+    /// Keys in the transformed basis (row: the 2-bit channels' values, then the 1-bit channels'
+    /// quantized DFT coefficients), or in channel order.
+    private func decodeKeys(_ b: UnsafeRawPointer, count n: Int, into dst: UnsafeMutablePointer<Float>, transformed: Bool) {
+        let hd = headDim, m2 = hiCount, m1 = loCount
+        let bytes = b.assumingMemoryBound(to: UInt8.self)
+        let hiCodes = bytes + hiCodeOffset, signs = bytes + loSignOffset
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: hd) { ib in
+            let idx = ib.baseAddress!
+            if !transformed { channels(b, into: idx) }
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * m2 + 2 * m1 + max(m1, m2)) { fb in
+                let mn = fb.baseAddress!, sc = mn + m2, al = sc + m2, y = al + m1, x = y + m1
+                for i in 0..<m2 { mn[i] = Half.load(b, hiMinOffset + 2 * i); sc[i] = Half.load(b, hiScaleOffset + 2 * i) }
+                for k in 0..<m1 { al[k] = Half.load(b, loAlphaOffset + 2 * k) }
+                let table = CodeTables.signs
+                for t in 0..<n {
+                    let row = dst + t * hd, code = hiCodes + t * hiRowBytes, sign = signs + t * loRowBytes
+                    // Transformed: [2-bit channels | coefficients] in place; else via x, y.
+                    let hiValues = transformed ? row : x
+                    let coefficients = transformed ? row + m2 : y
+                    CodeTables.decodeTwoBit(code, min: mn, scale: sc, count: m2, into: hiValues)
+                    var k = 0
+                    while k + 8 <= m1 {
+                        CodeTables.store(CodeTables.load8(al + k) * table[Int(sign[k >> 3])], coefficients + k)
+                        k += 8
+                    }
+                    while k < m1 { coefficients[k] = (sign[k >> 3] >> UInt8(k & 7)) & 1 != 0 ? al[k] : -al[k]; k += 1 }
+                    if !transformed {
+                        for i in 0..<m2 { row[Int(idx[i])] = x[i] }
+                        inverse(y, into: x)
+                        for j in 0..<m1 { row[Int(idx[m2 + j])] = x[j] }
+                    }
+                }
+            }
+        }
+    }
+
+    func decodeKeys(_ b: UnsafeRawPointer, count n: Int, into dst: UnsafeMutablePointer<Float>, queryRows: Int) -> Bool {
+        // Mapping the queries costs queryRows·m², inverting the keys n·m².
+        let transformed = queryRows <= n
+        decodeKeys(b, count: n, into: dst, transformed: transformed)
+        return transformed
+    }
+
+    func decodeKeysToChannels(_ b: UnsafeRawPointer, count n: Int, into dst: UnsafeMutablePointer<Float>) {
+        decodeKeys(b, count: n, into: dst, transformed: false)
+    }
+
+    func mapQueries(_ b: UnsafeRawPointer, _ queries: UnsafePointer<Float>, rows: Int, into dst: UnsafeMutablePointer<Float>) {
+        let hd = headDim, m2 = hiCount, m1 = loCount
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: hd) { ib in
+            let idx = ib.baseAddress!
+            channels(b, into: idx)
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: m1) { xb in
+                let x = xb.baseAddress!
+                for r in 0..<rows {
+                    let q = queries + r * hd, out = dst + r * hd
+                    for i in 0..<m2 { out[i] = q[Int(idx[i])] }
+                    for j in 0..<m1 { x[j] = q[Int(idx[m2 + j])] }
+                    transform(x, into: out + m2)
+                }
+            }
+        }
+    }
+
+    func encodeValues(_ x: UnsafePointer<Float>, stride: Int, protectedMask: UInt32, to b: UnsafeMutableRawPointer,
+                      protectedRows: UnsafeMutableRawPointer?, protectedStride: Int) {
+        let n = Self.groupTokens, hd = headDim
+        var trits = [Int8](repeating: 0, count: n * hd)
+        for c in 0..<hd {
+            var sum: Float = 0, u = 0
+            for t in 0..<n where (protectedMask >> UInt32(t)) & 1 == 0 { sum += abs(x[t * stride + c]); u += 1 }
+            let tau: Float = u > 0 ? 0.5 * sum / Float(u) : 0
+            var kept: Float = 0, nonzero = 0
+            for t in 0..<n where (protectedMask >> UInt32(t)) & 1 == 0 {
+                let v = x[t * stride + c]
+                if v > tau { trits[t * hd + c] = 1 } else if v < -tau { trits[t * hd + c] = -1 } else { continue }
+                kept += abs(v); nonzero += 1
+            }
+            Half.store(Half.nearest(nonzero > 0 ? kept / Float(nonzero) : 0), b, 2 * c)
+        }
+        let codes = (b + tritOffset).assumingMemoryBound(to: UInt8.self)
+        for t in 0..<n {
+            for j in 0..<tritRowBytes {
+                var byte = 0, weight = 1
+                for i in 0..<min(5, hd - 5 * j) {
+                    byte += (Int(trits[t * hd + 5 * j + i]) + 1) * weight
+                    weight *= 3
+                }
+                codes[t * tritRowBytes + j] = UInt8(byte)
+            }
+        }
+        if let protectedRows {
+            var k = 0
+            for t in 0..<n where (protectedMask >> UInt32(t)) & 1 != 0 {
+                TwoBitRows.encode(x + t * stride, count: hd, to: protectedRows + k * protectedStride)
+                k += 1
+            }
+        }
+    }
+
+    func decodeValues(_ b: UnsafeRawPointer, count n: Int, protectedMask: UInt32, protectedRows: UnsafeRawPointer?,
+                      protectedStride: Int, into dst: UnsafeMutablePointer<Float>) {
+        let hd = headDim, rb = tritRowBytes
+        let codes = (b + tritOffset).assumingMemoryBound(to: UInt8.self)
+        let table = CodeTables.trits
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: hd + 8) { ab in
+            let alpha = ab.baseAddress!
+            for c in 0..<hd { alpha[c] = Half.load(b, 2 * c) }
+            for c in hd..<(hd + 8) { alpha[c] = 0 }
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 8) { lastBuffer in
+                let last = lastBuffer.baseAddress!
+                for t in 0..<n {
+                    let row = dst + t * hd
+                    if (protectedMask >> UInt32(t)) & 1 != 0, let protectedRows {
+                        let k = (protectedMask & ((1 << UInt32(t)) - 1)).nonzeroBitCount
+                        TwoBitRows.decode(protectedRows + k * protectedStride, count: hd, to: row)
+                        continue
+                    }
+                    let code = codes + t * rb
+                    // 8 floats per byte, 5 of them real: each store overlaps the next byte's,
+                    // which rewrites them; the last bytes go through `last` to stay in the row.
+                    var c = 0, j = 0
+                    while c + 8 <= hd {
+                        CodeTables.store(CodeTables.load8(alpha + c) * table[Int(code[j])], row + c)
+                        c += 5; j += 1
+                    }
+                    while c < hd {
+                        CodeTables.store(CodeTables.load8(alpha + c) * table[Int(code[j])], last)
+                        for i in 0..<min(5, hd - c) { row[c + i] = last[i] }
+                        c += 5; j += 1
+                    }
+                }
+            }
+        }
+    }
+}
