@@ -4,12 +4,16 @@ import VLMRuntime
 /// Unknown names, unknown options and out-of-range values are usage errors (exit code 2).
 public enum ReducerRegistry {
     /// Every name `--reducer` accepts for images (dycoke is a video reducer, see its issue).
-    public static let names = ["none", "random", "pool", "divprune", "visionzip", "hiprune", "globalcom2", "flextok"]
+    public static let names = ["none", "random", "pool", "divprune", "visionzip", "hiprune", "globalcom2", "flextok", "dycoke"]
+
+    /// Reducers that decide their own token count (their options set it) and take no --keep.
+    public static let sizesItself: Set<String> = ["dycoke"]
 
     /// The options each reducer understands.
     public static let options: [String: Set<String>] = [
         "none": [], "random": ["seed"], "pool": [], "divprune": [], "flextok": [],
         "visionzip": ["contextual"], "hiprune": ["alpha", "object_layer"], "globalcom2": ["tau"],
+        "dycoke": ["dycoke_k", "dycoke_l", "dycoke_p", "threshold"],
     ]
 
     public static func make(name: String, options raw: [String], seed: UInt64, encoderLayers: Int) throws -> any TokenReducer {
@@ -43,6 +47,14 @@ public enum ReducerRegistry {
                 tau = t
             }
             return GlobalCom2Reducer(tau: tau)
+        case "dycoke":
+            func fraction(_ key: String, _ fallback: Double) throws -> Double {
+                guard let v = opts[key] else { return fallback }
+                guard let x = Double(v), x >= 0, x < 1 else { throw VLMError.usage("dycoke option \(key)=\(v) must be in [0, 1)") }
+                return x
+            }
+            return DyCokeReducer(mergeRatio: try fraction("dycoke_k", 0.7), pruneLayer: try int("dycoke_l", 1...1000) ?? 3,
+                                 pruneRatio: try fraction("dycoke_p", 0.7), threshold: try fraction("threshold", 0.9))
         case "visionzip": return VisionZipReducer(contextual: try int("contextual", 0...100_000))
         case "hiprune":
             var alpha = 0.1

@@ -8,7 +8,7 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "Model: a .gguf file, a model directory, or an installed name (see `vlm models`).")
     var model: String?
 
-    @Option(help: "KV cache storage: f32 or f16.")
+    @Option(help: "KV cache storage: f32, f16, q8, q4, kivi2 or vidkv.")
     var kvCache: String = "f16"
 
     @Option(help: "Most tokens to generate.")
@@ -77,7 +77,10 @@ struct CommonOptions: ParsableArguments {
         if keep != nil && keepRatio != nil { throw ValidationError("give --keep or --keep-ratio, not both") }
         if let keep, keep < 1 { throw ValidationError("--keep must be at least 1") }
         if let r = keepRatio, !(r > 0 && r <= 1) { throw ValidationError("--keep-ratio must be in (0, 1]") }
-        if reducer != "none" && keep == nil && keepRatio == nil { throw ValidationError("--reducer \(reducer) needs --keep K or --keep-ratio R") }
+        if ReducerRegistry.sizesItself.contains(reducer) && (keep != nil || keepRatio != nil) {
+            throw ValidationError("--reducer \(reducer) sets its own token count (see --reducer-opt); drop --keep/--keep-ratio")
+        }
+        if reducer != "none" && !ReducerRegistry.sizesItself.contains(reducer) && keep == nil && keepRatio == nil { throw ValidationError("--reducer \(reducer) needs --keep K or --keep-ratio R") }
         if reducer == "none" && (keep != nil || keepRatio != nil) { throw ValidationError("--keep and --keep-ratio need a --reducer") }
     }
 

@@ -1,0 +1,84 @@
+import VLMRuntime
+
+/// DyCoke, stage 1: temporal token merging across video frames, before the LLM
+/// (Tao et al., CVPR 2025; ../shared/REDUCERS.md).
+///
+/// Frames are taken in windows of 4, [a, a+1, a+2, a+3]. Frame a is kept whole. Frame a+1
+/// keeps only the k' = floor((1 - K) * n) tokens least similar (cosine, same token index) to
+/// frame a; frame a+2 likewise against frame a; frame a+3 against frame a+2 (its full,
+/// unpruned tokens). What is dropped is what the earlier frame already shows, so the merged
+/// sequence keeps the first view of everything plus whatever changed.
+///
+/// Unlike the published code, a last window shorter than 4 is processed by the same rule (the
+/// reference drops an odd last frame and leaves the last window's third frame unpruned).
+/// Kept tokens stay in frame order and, within a frame, in raster order.
+///
+/// Stage 2 (dynamic pruning of the KV cache during decoding) lives with the decoder; its
+/// options (`dycoke_l`, `dycoke_p`, `threshold`) are parsed here so one `--reducer dycoke`
+/// configures both.
+public struct DyCokeReducer: TokenReducer {
+    /// K: the fraction of a pruned frame's tokens that is dropped (default 0.7).
+    public var mergeRatio: Double
+    /// Stage 2: the layer from which decoding attends to the keep set only.
+    public var pruneLayer: Int
+    /// Stage 2: the fraction of visual tokens dropped from the keep set (default 0.7).
+    public var pruneRatio: Double
+    /// Stage 2: recompute the keep set when the attention vector's cosine similarity to the
+    /// previous step's falls below this.
+    public var threshold: Double
+
+    public init(mergeRatio: Double = 0.7, pruneLayer: Int = 3, pruneRatio: Double = 0.7, threshold: Double = 0.9) {
+        self.mergeRatio = mergeRatio; self.pruneLayer = pruneLayer; self.pruneRatio = pruneRatio; self.threshold = threshold
+    }
+
+    public var name: String { "dycoke" }
+    public var needs: ReducerNeeds { ReducerNeeds() }
+
+    /// DyCoke works across frames; a single image has nothing to merge with.
+    public func reduce(_ input: ReductionInput, budget: Int) throws -> ReductionResult {
+        throw VLMError.usage("dycoke merges tokens across video frames; give it a video (for images use another reducer)")
+    }
+
+    /// Tokens a pruned frame keeps out of `n`.
+    public func keptPerPrunedFrame(_ n: Int) -> Int { max(1, Int((Double(n) * (1 - mergeRatio)).rounded(.down))) }
+
+    /// Visual tokens after merging `frames` frames of `n` tokens: whole window heads plus pruned others.
+    public func mergedCount(frames: Int, tokensPerFrame n: Int) -> Int {
+        let whole = (frames + 3) / 4
+        return whole * n + (frames - whole) * keptPerPrunedFrame(n)
+    }
+
+    /// The kept token indices of each frame (ascending), for `frames` frames of `n` tokens of
+    /// `width` floats stored frame after frame in `tokens`.
+    public func merge(_ tokens: [Float], frames: Int, tokensPerFrame n: Int, width d: Int) -> [[Int]] {
+        precondition(tokens.count == frames * n * d, "dycoke: \(tokens.count) floats for \(frames) frames of \(n) x \(d)")
+        let k = keptPerPrunedFrame(n)
+        var kept: [[Int]] = []   // one short index list per frame: a handful of frames, not per element
+        kept.reserveCapacity(frames)
+        for f in 0..<frames {
+            let offset = f % 4
+            guard offset != 0 else { kept.append(Array(0..<n)); continue }
+            let reference = offset == 3 ? f - 1 : f - offset   // a+1, a+2 against a; a+3 against a+2
+            let similarity = Self.cosineSimilarities(tokens, frame: f, against: reference, tokensPerFrame: n, width: d)
+            // The k least similar tokens; ties broken by index so that the choice is deterministic.
+            let order = (0..<n).sorted { similarity[$0] != similarity[$1] ? similarity[$0] < similarity[$1] : $0 < $1 }
+            kept.append(order.prefix(k).sorted())
+        }
+        return kept
+    }
+
+    /// Per-token cosine similarity between two frames (same token index).
+    static func cosineSimilarities(_ x: [Float], frame a: Int, against b: Int, tokensPerFrame n: Int, width d: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: n)
+        x.withUnsafeBufferPointer { p in
+            for t in 0..<n {
+                let u = p.baseAddress! + (a * n + t) * d, v = p.baseAddress! + (b * n + t) * d
+                var dot: Float = 0, nu: Float = 0, nv: Float = 0
+                for i in 0..<d { dot += u[i] * v[i]; nu += u[i] * u[i]; nv += v[i] * v[i] }
+                // torch's cosine_similarity clamps each norm at eps = 1e-8.
+                out[t] = dot / (max(nu.squareRoot(), 1e-8) * max(nv.squareRoot(), 1e-8))
+            }
+        }
+        return out
+    }
+}
