@@ -9,7 +9,10 @@ import VLMRuntime
 ///
 /// - `--resume` skips inputs whose key (model, prompt, options, input path) is already in the
 ///   output, and first cuts a torn last line left by a crash.
-/// - SIGINT/SIGTERM: the input in progress finishes and is written, then the run stops.
+/// - Inputs run through the staged pipeline (StagedPipeline: decode, encode, generate overlap;
+///   `--jobs N` generate workers); results are still written in input order. `--serial` runs
+///   one input at a time, for comparison.
+/// - SIGINT/SIGTERM: no new input starts; the ones in flight finish and are written, then the run stops.
 /// - `--shard I/N` (default from JOB_COMPLETION_INDEX/JOB_COMPLETION_COUNT or
 ///   SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT) keeps the inputs whose path hash falls in
 ///   shard I: stable when files are added, and the shards' union is the whole set.
@@ -23,7 +26,8 @@ struct BatchCommand: ParsableCommand {
     @Option(help: "The JSON-lines file results are appended to.") var out: String
     @Flag(help: "Skip inputs already in --out with the same model, prompt and options.") var resume = false
     @Option(help: "Process shard I of N (0-based), e.g. 2/8.") var shard: String?
-    @Option(help: "Inputs in flight (1 today: one model instance; the staged pipeline comes next).") var jobs: Int = 1
+    @Option(help: "Generate workers in the staged pipeline (inputs prefilling/generating at once; the weights are shared).") var jobs: Int = 1
+    @Flag(help: "Run each input through every stage before starting the next (no pipeline; for comparison).") var serial = false
 
     func validate() throws {
         if jobs < 1 || jobs > 256 { throw ValidationError("--jobs must be between 1 and 256") }
@@ -61,24 +65,38 @@ struct BatchCommand: ParsableCommand {
             let options = Self.optionsKey(common)
             let finished = resume ? try output.finishedKeys() : []
             let stop = StopSignal.install()
-            for path in inputs {
-                if stop.requested { Log.info("vlm batch: stopping on signal; \(done) inputs done"); break }
-                let key = Self.key(model: runner.model.id, prompt: prompt, options: options, input: path)
-                if finished.contains(key) { skipped += 1; continue }
+            var todo: [StagedPipeline.Input] = []
+            for (i, path) in inputs.enumerated() {
+                if finished.contains(Self.key(model: runner.model.id, prompt: prompt, options: options, input: path)) { skipped += 1 }
+                else { todo.append(.init(index: i, path: path)) }
+            }
+            let progress = ProgressLine(total: todo.count, enabled: isatty(2) != 0)
+            func write(_ path: String, _ result: Result<ResultRecord, VLMError>) throws {
                 var record: ResultRecord
-                do {
-                    record = try runner.answer(media: path, prompt: prompt, common: common, quiet: true)
-                } catch let e as VLMError {
+                switch result {
+                case .success(let r): record = r
+                case .failure(let e):
                     record = ResultRecord(input: path, model: runner.model.id, prompt: prompt, text: "", kv_cache: common.kvCacheType.rawValue)
                     record.error = .init(kind: e.kind, message: e.description)
                     failed += 1
                 }
-                record.key = key
+                record.key = Self.key(model: runner.model.id, prompt: prompt, options: options, input: path)
                 try output.append(record.jsonLine())
                 done += 1
-                if isatty(2) != 0 { Log.progress("\(done + skipped)/\(inputs.count) \(path)") }
+                progress.update(done: done, current: path)
             }
-            if isatty(2) != 0 { Log.progress(nil) }
+            if serial {
+                for item in todo {
+                    if stop.requested { break }
+                    do { try write(item.path, .success(try runner.answer(media: item.path, prompt: prompt, common: common, quiet: true))) }
+                    catch let e as VLMError { try write(item.path, .failure(e)) }
+                }
+            } else {
+                let pipeline = StagedPipeline(runner: runner, prompt: prompt, common: common, jobs: jobs)
+                try pipeline.run(todo, shouldStop: { stop.requested }) { out in try write(out.path, out.result) }
+            }
+            if stop.requested { Log.info("vlm batch: stopped on signal; in-flight inputs were finished and written") }
+            progress.finish()
             Log.info("vlm batch: \(done) written (\(failed) errors), \(skipped) already done, shard \(shardIndex)/\(shardCount)")
             if done > 0 && failed == done { throw VLMError.badInput("every input failed") }
         }

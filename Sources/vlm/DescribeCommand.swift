@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import VLMRuntime
 
 /// `vlm describe MEDIA...`: a caption for each image, one result per input. A failing input is
@@ -15,11 +16,15 @@ struct DescribeCommand: ParsableCommand {
     @Option(help: "The request to the model (default: \"\(DescribeCommand.defaultPrompt)\").")
     var prompt: String = DescribeCommand.defaultPrompt
 
-    @Argument(help: "Image files.")
+    @Argument(help: "Image or video files.")
     var media: [String]
+
+    @Option(help: "With several inputs: generate workers in the staged pipeline.")
+    var jobs: Int = 1
 
     func validate() throws {
         guard !media.isEmpty else { throw ValidationError("give at least one image") }
+        if jobs < 1 || jobs > 256 { throw ValidationError("--jobs must be between 1 and 256") }
     }
 
     func run() throws {
@@ -27,6 +32,35 @@ struct DescribeCommand: ParsableCommand {
         var runner: VisionRunner?
         try CommandRunner.run(json: common.json) { runner = try VisionRunner(common: common) }
         var failure: ExitCode?
+        if media.count > 1 && common.showKept == nil, let runner {
+            // Several inputs: the staged pipeline (decode, encode and generate overlap); each
+            // answer is printed whole, in input order, as soon as it is ready.
+            let progress = ProgressLine(total: media.count, enabled: isatty(2) != 0 && !common.json)
+            let pipeline = StagedPipeline(runner: runner, prompt: prompt, common: common, jobs: jobs)
+            let stop = StopSignal.install()
+            var done = 0
+            try pipeline.run(media.enumerated().map { .init(index: $0.offset, path: $0.element) }, shouldStop: { stop.requested }) { out in
+                done += 1
+                progress.finish()
+                switch out.result {
+                case .success(let record):
+                    if common.json { Output.write(record.jsonLine() + "\n") }
+                    else { Output.write("\(out.path): \(record.text)\n") }
+                case .failure(let e):
+                    Log.info("vlm: \(e.description)")
+                    if common.json {
+                        var r = ResultRecord(input: out.path, model: runner.model.id, prompt: prompt, text: "", kv_cache: common.kvCache)
+                        r.error = .init(kind: e.kind, message: e.description)
+                        Output.write(r.jsonLine() + "\n")
+                    }
+                    failure = ExitCode(e.exitCode)
+                }
+                progress.update(done: done, current: out.path)
+            }
+            progress.finish()
+            if let failure { throw failure }
+            return
+        }
         for (i, path) in media.enumerated() {
             do {
                 try CommandRunner.run(json: common.json, input: path) {

@@ -14,7 +14,7 @@ final class VisionRunner {
     init(common: CommonOptions) throws {
         self.common = common
         let start = ProcessStats.now
-        let path = try ModelLocator.resolve(common.model)
+        let path = try ModelLocator.resolve(common.model, default: ModelLocator.defaultVisionModelName)
         guard ModelLocator.isDirectory(path), VLMConfig.isVisionLanguageModel(directory: path) else {
             throw VLMError.usage("model '\(common.model ?? path)' has no vision encoder; images need a vision-language model directory (--model DIR; see `vlm models`)")
         }
@@ -47,8 +47,19 @@ final class VisionRunner {
         if try isVideo(media) {
             return try prepareVideo(media, prompt: prompt, raw: raw, reduction: reduction, start: t0)
         }
-        let image = try ImageLoader.load(path: media)
-        let processed = try model.processor.process(image)
+        let processed = try decodeImage(media)
+        return try encode(processed, decodeSeconds: ProcessStats.now - t0, prompt: prompt, raw: raw, reduction: reduction,
+                          showKept: showKept)
+    }
+
+    /// Stage 1 for an image: decode and preprocess (no model weights involved).
+    func decodeImage(_ media: String) throws -> ProcessedImage {
+        try model.processor.process(try ImageLoader.load(path: media))
+    }
+
+    /// Stage 2 for an image: encode, reduce, project, and splice into the prompt.
+    func encode(_ processed: ProcessedImage, decodeSeconds: Double, prompt: String, raw: Bool = false,
+                reduction: TokenReduction?, showKept: String? = nil) throws -> Prepared {
         let t1 = ProcessStats.now
         let embedding = try model.embed(processed, reduction: reduction)
         if let showKept {
@@ -60,7 +71,7 @@ final class VisionRunner {
         let t2 = ProcessStats.now
         let (ids, embeddings) = try model.promptInputs(text: prompt, images: [embedding], raw: raw)
         return Prepared(ids: ids, embeddings: embeddings, visualBefore: embedding.visualBefore, visualAfter: embedding.count,
-                        decodeSeconds: t1 - t0, encodeSeconds: t2 - t1 - embedding.reduceSeconds, reduceSeconds: embedding.reduceSeconds)
+                        decodeSeconds: decodeSeconds, encodeSeconds: t2 - t1 - embedding.reduceSeconds, reduceSeconds: embedding.reduceSeconds)
     }
 
     /// Media type from the file's first bytes: an image format we decode, else a video.
@@ -80,14 +91,20 @@ final class VisionRunner {
             throw VLMError.badInput("\(media): not an image or a video this build can read")
         }
         let reader = try VideoReader(path: media)
-        guard let processor = model.processor as? AnyResProcessor else {
-            throw VLMError.unsupported("video input is implemented for LLaVA-OneVision models (\(model.config.modelType) given)")
+        // Frames are scaled by FFmpeg straight to the size the model's processor would give an
+        // image, then normalised as it normalises images.
+        let size: (Int, Int), normalization: PixelNormalization
+        if let processor = model.processor as? AnyResProcessor {
+            size = (processor.cropSize, processor.cropSize); normalization = processor.perPiece.normalization
+        } else if let processor = model.processor as? ResizeCropProcessor, case .fixed(let h, let w) = processor.resize, processor.crop == nil {
+            size = (w, h); normalization = processor.normalization
+        } else {
+            throw VLMError.unsupported("video input needs a fixed-size image processor (LLaVA-OneVision, or LLaVA with a fixed size); \(model.config.modelType) has another")
         }
-        let side = processor.cropSize
         let sampling: FrameSampling = common.fps.map { .fps($0) } ?? .count(common.frames ?? 8)
-        let frames = try reader.frames(sampling) { _, _ in (side, side) }
+        let frames = try reader.frames(sampling) { _, _ in size }
         for w in reader.warnings { Log.warn(w) }
-        let pixels = processor.perPiece.normalization.batch(frames.map(\.image))
+        let pixels = normalization.batch(frames.map(\.image))
         let t1 = ProcessStats.now
         let video = try model.embedVideo(pixels, reduction: reduction)
         let t2 = ProcessStats.now
@@ -104,7 +121,15 @@ final class VisionRunner {
         let start = ProcessStats.now
         let prepared = try prepare(media: media, prompt: prompt, reduction: try common.reduction(encoderLayers: model.encoder.layerCount),
                                    showKept: showKept)
-        let decoder = model.language.decoder
+        return try generate(prepared, media: media, prompt: prompt, common: common, decoder: model.language.decoder, start: start,
+                            quiet: quiet, isCancelled: isCancelled, onText: onText)
+    }
+
+    /// The last stage: prefill and generate on `decoder` (the model's own, or a sibling for a
+    /// concurrent worker), then the result record with every stage's timing.
+    func generate(_ prepared: Prepared, media: String?, prompt: String, common: CommonOptions, decoder: DecoderModel,
+                  start: Double, quiet: Bool = false, isCancelled: () -> Bool = { false },
+                  onText: ((String) -> Void)? = nil) throws -> ResultRecord {
         let cache = decoder.makeCache(common.kvCacheType)
         let options = GenerationOptions(maxTokens: common.maxTokens, sampling: common.sampling, stopStrings: common.stop)
         let generator = TextGenerator(model: decoder, tokenizer: model.language.tokenizer)
@@ -113,7 +138,7 @@ final class VisionRunner {
             onText?(piece)
             if !common.json && !quiet { Output.write(piece) }
         }
-        stopReason = result.stopReason
+        if decoder === model.language.decoder { stopReason = result.stopReason }
         var r = ResultRecord(input: media, model: model.id, prompt: prompt, text: result.text, kv_cache: common.kvCacheType.rawValue)
         r.tokens.visual_before = prepared.visualBefore
         r.tokens.visual_after = prepared.visualAfter

@@ -22,6 +22,14 @@ public final class DecoderModel {
                                     base: config.localRopeTheta ?? config.ropeTheta)
     }
 
+    /// Another decoder over the same weights with its own scratch memory, so that two sequences
+    /// can run at once (the staged pipeline's generate workers). Weights are shared, not copied.
+    public func sibling() throws -> DecoderModel {
+        let d = try DecoderModel(config: config, weights: weights)
+        d.exactActivations = exactActivations
+        return d
+    }
+
     /// A new, empty cache for one sequence of at most `capacity` tokens.
     public func makeCache(_ type: KVCacheType = .f16, capacity: Int? = nil) -> KVCache {
         type.makeCache(shape: KVCacheShape(layers: config.layerCount, heads: config.headCount,
