@@ -1,5 +1,6 @@
 # The two entry points the README opens with:
-#   make demo   sets everything up (idempotent) and runs vlm on the bundled default model
+#   make demo   sets everything up (idempotent) and describes a sample image with the default model
+#               (shapes-vlm: DINOv2 + the projector trained here + SmolLM2)
 #   make test   runs the test suite (release build: the numeric tests are slow in debug)
 SWIFT_TEST_FLAGS = -c release -Xswiftc -enable-testing --scratch-path .build-test
 VLM = .build/release/vlm
@@ -13,7 +14,7 @@ build:
 	swift build -c release --product vlm
 
 demo: setup
-	$(VLM) generate --prompt "What is the capital of France?" --max-tokens 32
+	$(VLM) describe Samples/shapes.png
 
 test:
 	bash scripts/setup.sh --no-build

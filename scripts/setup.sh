@@ -108,6 +108,22 @@ convert_dinov2() {
   "$VENV/bin/python" tools/convert_dinov2_onnx.py "$MODELS/vit_s_focus.onnx" "$MODELS/dinov2-vits14-focus"
 }
 install_model dinov2-vits14-focus/model.safetensors convert_dinov2
+# vlm's own default VLM: the committed projector and configs (weights/shapes-vlm), next to the
+# DINOv2 directory and the SmolLM2 GGUF its config.json names by relative path.
+install_shapes_vlm() {
+  mkdir -p "$MODELS/shapes-vlm"
+  cp weights/shapes-vlm/config.json weights/shapes-vlm/preprocessor_config.json "$MODELS/shapes-vlm/"
+  cp weights/shapes-vlm/model.safetensors "$MODELS/shapes-vlm/.model.tmp"
+  mv "$MODELS/shapes-vlm/.model.tmp" "$MODELS/shapes-vlm/model.safetensors"
+}
+if ! cmp -s weights/shapes-vlm/model.safetensors "$MODELS/shapes-vlm/model.safetensors" \
+   || ! cmp -s weights/shapes-vlm/config.json "$MODELS/shapes-vlm/config.json" \
+   || ! cmp -s weights/shapes-vlm/preprocessor_config.json "$MODELS/shapes-vlm/preprocessor_config.json"; then
+  say "installing model: shapes-vlm"
+  install_shapes_vlm
+else
+  say "model ok: shapes-vlm"
+fi
 
 # --- 4. Build ------------------------------------------------------------------------------------
 if ((BUILD)); then

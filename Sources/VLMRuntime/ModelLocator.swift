@@ -9,10 +9,13 @@ public enum ModelLocator {
     public static let knownModels: [(name: String, file: String, description: String)] = [
         ("smollm2-135m", "SmolLM2-135M-Instruct.Q4_1.gguf", "SmolLM2-135M-Instruct, Q4_1 GGUF (text)"),
         ("gemma3-270m", "gemma-3-270m-q4_k_m.gguf", "Gemma 3 270M base, Q4_K_M GGUF (text)"),
+        ("shapes-vlm", "shapes-vlm", "vlm's own VLM: DINOv2 ViT-S/14 + a projector trained on ShapesBench + SmolLM2-135M"),
     ]
 
     /// The model used when `--model` is not given.
     public static let defaultModelName = "smollm2-135m"
+    /// The model that media commands (describe, ask, batch, serve, eval) use without `--model`.
+    public static let defaultVisionModelName = "shapes-vlm"
 
     public static var modelsDirectory: String {
         if let dir = getenv("VLM_MODELS").map({ String(cString: $0) }), !dir.isEmpty { return dir }
@@ -22,8 +25,8 @@ public enum ModelLocator {
 
     /// Resolves `--model`: a path to a file or directory that exists, else a known short name,
     /// else a file of that name in the models directory.
-    public static func resolve(_ nameOrPath: String?) throws -> String {
-        let wanted = nameOrPath ?? defaultModelName
+    public static func resolve(_ nameOrPath: String?, default fallback: String = defaultModelName) throws -> String {
+        let wanted = nameOrPath ?? fallback
         if fileExists(wanted) { return wanted }
         if let known = knownModels.first(where: { $0.name == wanted }) {
             let path = modelsDirectory + "/" + known.file

@@ -27,7 +27,7 @@ struct LogitsCommand: ParsableCommand {
     func run() throws {
         try CommandRunner.run(json: false) {
             common.applyThreads()
-            let path = try ModelLocator.resolve(common.model)
+            let path = try ModelLocator.resolve(common.model, default: media != nil ? ModelLocator.defaultVisionModelName : ModelLocator.defaultModelName)
             if media != nil || (ModelLocator.isDirectory(path) && VLMConfig.isVisionLanguageModel(directory: path)) {
                 let runner = try VisionRunner(common: common)
                 let prepared = try runner.prepare(media: media, prompt: prompt, raw: raw,

@@ -36,6 +36,19 @@ public struct VLMConfig {
     public var maxAnyResPatches: Int?
     /// Idefics3's pixel-shuffle factor.
     public var scaleFactor: Int
+    /// The placeholder the prompt carries for each visual token (`image_token`): `<image>` in
+    /// Hugging Face checkpoints; a composed model whose LLM has no such token names an existing
+    /// special token instead.
+    public var imageToken: String
+    /// A composed model (vlm's own default model) takes its LLM from a GGUF file
+    /// (`text_model_file`) and its vision tower from a Hugging Face directory
+    /// (`vision_model_directory`), both relative to the model directory, rather than from the
+    /// directory's own safetensors.
+    public var textModelFile: String?
+    public var visionModelDirectory: String?
+    /// Apply the vision tower's final layer norm to the selected features
+    /// (`vision_feature_layernorm`; DINOv2's own output is post-norm).
+    public var visionFeatureLayerNorm: Bool
 
     public init(json j: [String: Any], source: String) throws {
         func obj(_ k: String) throws -> [String: Any] {
@@ -52,7 +65,12 @@ public struct VLMConfig {
         default:
             throw VLMError.unsupported("\(source): model_type '\(modelType)' \(architectures) is not a supported vision-language model (supported: llava, llava_next, llava_onevision, idefics3, smolvlm)")
         }
-        textConfig = try obj("text_config")
+        textModelFile = j["text_model_file"] as? String
+        visionModelDirectory = j["vision_model_directory"] as? String
+        imageToken = j["image_token"] as? String ?? "<image>"
+        visionFeatureLayerNorm = j["vision_feature_layernorm"] as? Bool ?? false
+        // A composed model's text config is the GGUF file's own.
+        textConfig = textModelFile != nil ? (j["text_config"] as? [String: Any] ?? [:]) : try obj("text_config")
         visionConfig = try obj("vision_config")
         // transformers 5 writes tiny configs' text_config without model_type defaults filled in.
         if textConfig["model_type"] == nil {

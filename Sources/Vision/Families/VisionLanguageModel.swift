@@ -30,43 +30,73 @@ public final class VisionLanguageModel {
     public let processor: any ImageProcessor
     public let encoder: any VisionEncoder
     public let promptFormat: VLMPromptFormat
-    public var id: String { language.id }
+    /// The model directory's name, for result records.
+    public let id: String
 
     let projector: MLPProjector?
     let connector: PixelShuffleConnector?
     let imageNewline: [Float]?
-    /// Keeps the memory-mapped weights alive.
+    /// Keep the memory-mapped weights alive.
     private let checkpoint: SafetensorsCheckpoint
+    private let visionTowerCheckpoint: SafetensorsCheckpoint?
+
+    /// `path` as written in config.json: absolute, or relative to the model directory.
+    static func relative(_ path: String, to directory: String) -> String {
+        path.hasPrefix("/") ? path : directory + "/" + path
+    }
 
     public init(directory: String) throws {
         let config = try VLMConfig.load(directory: directory)
         let ck = try SafetensorsCheckpoint(directory: directory)
         self.config = config
         checkpoint = ck
+        id = String(directory.split(separator: "/").last ?? Substring(directory))
 
-        // The LLM: transformers 5 saves `language_model.model.` (LLaVA) or `model.text_model.`
-        // (Idefics3); Hub checkpoints also use `model.language_model.`.
-        let textPrefixes = ["language_model.model.", "model.language_model.", "model.text_model.", "text_model.model.", "model."]
-        guard let textPrefix = textPrefixes.first(where: { ck.contains($0 + "embed_tokens.weight") }) else {
-            throw VLMError.badInput("\(directory): no language-model embeddings found (looked for \(textPrefixes.map { $0 + "embed_tokens.weight" }))")
+        let textHiddenSize: Int
+        if let file = config.textModelFile {
+            // A composed model: the LLM is a GGUF file (weights, tokenizer and chat template).
+            language = try LanguageModel.load(path: Self.relative(file, to: directory))
+            textHiddenSize = language.decoder.config.hiddenSize
+            if case .chatML = language.chatTemplate {
+                promptFormat = .chatMLMediaFirst
+            } else {
+                throw VLMError.unsupported("\(directory): a composed model needs a ChatML LLM (\(file) has another chat template)")
+            }
+        } else {
+            // The LLM: transformers 5 saves `language_model.model.` (LLaVA) or `model.text_model.`
+            // (Idefics3); Hub checkpoints also use `model.language_model.`.
+            let textPrefixes = ["language_model.model.", "model.language_model.", "model.text_model.", "text_model.model.", "model."]
+            guard let textPrefix = textPrefixes.first(where: { ck.contains($0 + "embed_tokens.weight") }) else {
+                throw VLMError.badInput("\(directory): no language-model embeddings found (looked for \(textPrefixes.map { $0 + "embed_tokens.weight" }))")
+            }
+            let headName = ["language_model.lm_head.weight", "lm_head.weight"].first(where: ck.contains) ?? "lm_head.weight"
+            let textConfig = try HFDecoderLoader.config(fromJSON: config.textConfig, source: directory + "/config.json (text_config)")
+            let decoder = try HFDecoderLoader.load(config: textConfig, checkpoint: ck, prefix: textPrefix, lmHeadName: headName)
+            let vocabulary = try TokenizerJSONLoader.load(directory: directory)
+            let template = VLMPromptFormat.templateText(directory: directory) ?? vocabulary.chatTemplate
+            let (chat, warning) = ChatTemplate.detect(templateString: template, architecture: config.textConfig["model_type"] as? String)
+            language = LanguageModel(id: String(directory.split(separator: "/").last ?? Substring(directory)), decoder: decoder,
+                                     tokenizer: try makeTokenizer(vocabulary), chatTemplate: chat, templateWarning: warning, source: nil)
+            promptFormat = VLMPromptFormat.detect(template: template, architecture: config.architecture)
+            textHiddenSize = textConfig.hiddenSize
         }
-        let headName = ["language_model.lm_head.weight", "lm_head.weight"].first(where: ck.contains) ?? "lm_head.weight"
-        let textConfig = try HFDecoderLoader.config(fromJSON: config.textConfig, source: directory + "/config.json (text_config)")
-        let decoder = try HFDecoderLoader.load(config: textConfig, checkpoint: ck, prefix: textPrefix, lmHeadName: headName)
-        let vocabulary = try TokenizerJSONLoader.load(directory: directory)
-        let template = VLMPromptFormat.templateText(directory: directory) ?? vocabulary.chatTemplate
-        let (chat, warning) = ChatTemplate.detect(templateString: template, architecture: config.textConfig["model_type"] as? String)
-        language = LanguageModel(id: String(directory.split(separator: "/").last ?? Substring(directory)), decoder: decoder,
-                                 tokenizer: try makeTokenizer(vocabulary), chatTemplate: chat, templateWarning: warning, source: nil)
-        promptFormat = VLMPromptFormat.detect(template: template, architecture: config.architecture)
 
-        let visionPrefixes = ["vision_tower.vision_model.", "model.vision_tower.vision_model.", "vision_tower.",
-                              "model.vision_tower.", "model.vision_model.", "vision_model."]
-        guard let visionPrefix = visionPrefixes.first(where: { ck.contains($0 + "embeddings.patch_embedding.weight") }) else {
-            throw VLMError.badInput("\(directory): no vision tower found")
+        if let visionDirectory = config.visionModelDirectory {
+            let visionCheckpoint = try SafetensorsCheckpoint(directory: Self.relative(visionDirectory, to: directory))
+            visionTowerCheckpoint = visionCheckpoint
+            encoder = try VisionTowerLoader.load(checkpoint: visionCheckpoint, visionConfig: config.visionConfig, prefix: "",
+                                                 architecture: config.architecture)
+        } else {
+            let visionPrefixes = ["vision_tower.vision_model.", "model.vision_tower.vision_model.", "vision_tower.",
+                                  "model.vision_tower.", "model.vision_model.", "vision_model."]
+            let stems = ["embeddings.patch_embedding.weight", "embeddings.patch_embeddings.projection.weight"]
+            guard let visionPrefix = visionPrefixes.first(where: { p in stems.contains { ck.contains(p + $0) } }) else {
+                throw VLMError.badInput("\(directory): no vision tower found")
+            }
+            visionTowerCheckpoint = nil
+            encoder = try VisionTowerLoader.load(checkpoint: ck, visionConfig: config.visionConfig, prefix: visionPrefix,
+                                                 architecture: config.architecture)
         }
-        encoder = try VisionTowerLoader.load(checkpoint: ck, visionConfig: config.visionConfig, prefix: visionPrefix,
-                                             architecture: config.architecture)
         processor = try ImageProcessorFactory.load(directory: directory)
 
         switch config.architecture {
@@ -78,8 +108,8 @@ public final class VisionLanguageModel {
             let prefix = ["multi_modal_projector.", "model.multi_modal_projector."].first { ck.contains($0 + "linear_1.weight") } ?? "multi_modal_projector."
             projector = try MLPProjector(checkpoint: ck, prefix: prefix, activation: config.projectorActivation, bias: config.projectorHasBias)
             connector = nil
-            guard projector!.outFeatures == textConfig.hiddenSize else {
-                throw VLMError.badInput("\(directory): projector output \(projector!.outFeatures) != LLM width \(textConfig.hiddenSize)")
+            guard projector!.outFeatures == textHiddenSize else {
+                throw VLMError.badInput("\(directory): projector output \(projector!.outFeatures) != LLM width \(textHiddenSize)")
             }
         }
         if config.architecture == .llavaNext || config.architecture == .llavaOnevision {
@@ -96,7 +126,7 @@ public final class VisionLanguageModel {
     var featureRequest: EncoderRequest {
         switch config.architecture {
         case .idefics3: return EncoderRequest(featureLayer: -1, applyPostLayerNorm: true)
-        default: return EncoderRequest(featureLayer: config.visionFeatureLayer, applyPostLayerNorm: false)
+        default: return EncoderRequest(featureLayer: config.visionFeatureLayer, applyPostLayerNorm: config.visionFeatureLayerNorm)
         }
     }
 
@@ -197,33 +227,68 @@ public final class VisionLanguageModel {
     /// every frame's tokens projected, 2x2 bilinearly pooled (ceil(side/2) squared per frame),
     /// all frames in order, then one image_newline token after the last frame.
     public func embedVideo(_ frames: PixelBatch, reduction: TokenReduction? = nil) throws -> ImageEmbedding {
-        guard config.architecture == .llavaOnevision, let imageNewline else {
-            throw VLMError.unsupported("video input is implemented for LLaVA-OneVision models (this is \(config.modelType))")
-        }
         let d = language.decoder.config.hiddenSize
+        let dycoke = reduction?.reducer as? DyCokeReducer
+        var frameRows: [Float] = [], perFrame = 0, side = 0
         var rows: [Float] = [], reduceSeconds = 0.0, keptMaps: [KeptPatchMap] = [], before = 0
-        for i in 0..<frames.count {
-            let full = try encodePiece(frames, index: i, reduction: nil)
-            let side = full.gridRows, pooledSide = (side + 1) / 2
-            let pooled = AnyResPacking.bilinearResize(full.rows, height: side, width: full.gridCols, dim: d, toHeight: pooledSide, toWidth: pooledSide)
-            before += pooledSide * pooledSide
-            guard let reduction else { rows += pooled; continue }
-            // A reducer sees each frame's pooled grid, as the LLM would.
-            let n = pooledSide * pooledSide
-            let t0 = ProcessStats.now
-            let result = try reduction.reducer.reduce(ReductionInput(tokens: TokenMatrix(values: pooled, count: n, width: d),
-                                                                     gridRows: pooledSide, gridCols: pooledSide,
-                                                                     projected: TokenMatrix(values: pooled, count: n, width: d)),
-                                                      budget: try reduction.tokens(of: n))
-            reduceSeconds += ProcessStats.now - t0
-            rows += result.kept.flatMap { pooled[($0 * d)..<(($0 + 1) * d)] } + result.merged
-            keptMaps.append(KeptPatchMap(gridRows: pooledSide, gridCols: pooledSide, kept: result.kept, merged: result.mergedAnchors))
+        switch config.architecture {
+        case .llavaOnevision:
+            // LLaVA-OneVision: each frame's grid bilinearly pooled 2x2, one newline after the video.
+            for i in 0..<frames.count {
+                let full = try encodePiece(frames, index: i, reduction: nil)
+                let pooledSide = (full.gridRows + 1) / 2
+                let pooled = AnyResPacking.bilinearResize(full.rows, height: full.gridRows, width: full.gridCols, dim: d,
+                                                          toHeight: pooledSide, toWidth: pooledSide)
+                frameRows += pooled; perFrame = pooledSide * pooledSide; side = pooledSide
+            }
+        case .llava:
+            // A LLaVA model (vlm's default model among them) reads a video as its frames' image
+            // tokens one after another, under the image placeholder.
+            for i in 0..<frames.count {
+                let full = try encodePiece(frames, index: i, reduction: nil)
+                frameRows += full.rows; perFrame = full.count; side = full.gridRows
+            }
+        default:
+            throw VLMError.unsupported("video input is implemented for LLaVA and LLaVA-OneVision models (this is \(config.modelType))")
         }
-        rows += imageNewline
-        var e = ImageEmbedding(rows: rows, count: rows.count / d, tileCounts: [rows.count / d], layout: .single, visualBefore: before + 1)
+        before = perFrame * frames.count
+        if let dycoke {
+            // DyCoke stage 1: temporal merging across frames.
+            let t0 = ProcessStats.now
+            let kept = dycoke.merge(frameRows, frames: frames.count, tokensPerFrame: perFrame, width: d)
+            reduceSeconds = ProcessStats.now - t0
+            frameRows.withUnsafeBufferPointer { src in
+                for (f, indices) in kept.enumerated() {
+                    for t in indices { rows += src[((f * perFrame + t) * d)..<((f * perFrame + t + 1) * d)] }
+                    keptMaps.append(KeptPatchMap(gridRows: side, gridCols: perFrame / max(side, 1), kept: indices, merged: []))
+                }
+            }
+        } else if let reduction {
+            // A per-image reducer sees each frame's grid, as the LLM would.
+            for f in 0..<frames.count {
+                let slice = Array(frameRows[(f * perFrame * d)..<((f + 1) * perFrame * d)])
+                let t0 = ProcessStats.now
+                let result = try reduction.reducer.reduce(ReductionInput(tokens: TokenMatrix(values: slice, count: perFrame, width: d),
+                                                                         gridRows: side, gridCols: perFrame / max(side, 1),
+                                                                         projected: TokenMatrix(values: slice, count: perFrame, width: d)),
+                                                          budget: try reduction.tokens(of: perFrame))
+                reduceSeconds += ProcessStats.now - t0
+                rows += result.kept.flatMap { slice[($0 * d)..<(($0 + 1) * d)] } + result.merged
+                keptMaps.append(KeptPatchMap(gridRows: side, gridCols: perFrame / max(side, 1), kept: result.kept, merged: result.mergedAnchors))
+            }
+        } else {
+            rows = frameRows
+        }
+        var isVideo = false
+        if config.architecture == .llavaOnevision, let imageNewline {
+            rows += imageNewline
+            before += 1
+            isVideo = true
+        }
+        var e = ImageEmbedding(rows: rows, count: rows.count / d, tileCounts: [rows.count / d], layout: .single, visualBefore: before)
         e.reduceSeconds = reduceSeconds
         e.keptMaps = keptMaps
-        e.isVideo = true
+        e.isVideo = isVideo
         return e
     }
 
@@ -258,7 +323,7 @@ public final class VisionLanguageModel {
             }
             return around + global + tokens(image.count) + around
         default:
-            return String(repeating: "<image>", count: image.count)
+            return String(repeating: config.imageToken, count: image.count)
         }
     }
 

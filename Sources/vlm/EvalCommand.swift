@@ -1,0 +1,229 @@
+import ArgumentParser
+import Foundation
+import Prune
+import Video
+import Vision
+import VLMRuntime
+
+/// `vlm eval --bench shapes`: accuracy per task on ShapesBench's held-out split, for one reducer
+/// setting or, with `--sweep`, for every image reducer at several keep ratios (plus a plot).
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Accuracy on a benchmark's held-out split (ShapesBench), per task; --sweep for every reducer.")
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "Benchmark: shapes.")
+    var bench: String = "shapes"
+
+    @Option(help: "The split's directory (questions.jsonl and the media it names).")
+    var data: String = "Samples/shapesbench"
+
+    @Option(help: "Use this many scenes, spread evenly over the split (default: all).")
+    var scenes: Int?
+
+    @Option(help: "At most this many questions of each task per scene (default: all).")
+    var perTask: Int?
+
+    @Option(help: "Most tokens per answer.")
+    var answerTokens: Int = 32
+
+    @Flag(help: "Run every image reducer at each --ratios value, plus no reduction.")
+    var sweep = false
+
+    @Option(help: "Keep ratios for --sweep, comma-separated.")
+    var ratios: String = "0.11,0.22,0.33"
+
+    @Option(help: "Reducers for --sweep, comma-separated (default: every image reducer).")
+    var reducers: String?
+
+    @Option(help: "With --sweep: write a plot of accuracy against visual tokens kept (SVG).")
+    var plot: String?
+
+    @Flag(help: "Include the video questions (needs a video-capable model).")
+    var videos = false
+
+    @Option(help: "Write every reply with its verdict as JSON lines (for inspection).")
+    var replies: String?
+
+    func validate() throws {
+        guard bench == "shapes" else { throw ValidationError("--bench must be shapes") }
+        if let s = scenes, s < 1 { throw ValidationError("--scenes must be at least 1") }
+        if let p = perTask, p < 1 { throw ValidationError("--per-task must be at least 1") }
+        guard answerTokens >= 1 else { throw ValidationError("--answer-tokens must be at least 1") }
+        if plot != nil && !sweep { throw ValidationError("--plot needs --sweep") }
+        _ = try sweepRatios()
+    }
+
+    func sweepRatios() throws -> [Double] {
+        let r = ratios.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard !r.isEmpty, r.allSatisfy({ $0 != nil && $0! > 0 && $0! <= 1 }) else {
+            throw ValidationError("--ratios must be comma-separated numbers in (0, 1]")
+        }
+        return r.map { $0! }
+    }
+
+    /// One evaluated setting: a reducer at a ratio (nil ratio: no reduction).
+    struct Setting { var reducer: String; var ratio: Double? }
+
+    struct Outcome {
+        var setting: Setting
+        var table: AccuracyTable
+        var meanVisualTokens: Double
+        var seconds: Double
+    }
+
+    func run() throws {
+        try CommandRunner.run(json: common.json) {
+            common.applyThreads()
+            var questions = ShapesBench.subset(try ShapesBench.load(directory: data), perTask: perTask, scenes: scenes)
+            if !videos { questions = questions.filter { !$0.isVideo } }
+            guard !questions.isEmpty else { throw VLMError.usage("no questions selected in \(data)") }
+            let runner = try VisionRunner(common: common)
+            var settings: [Setting] = [Setting(reducer: common.reducer, ratio: common.keepRatio)]
+            if sweep {
+                let names = reducers.map { $0.split(separator: ",").map(String.init) }
+                    ?? ReducerRegistry.names.filter { $0 != "none" }
+                settings = [Setting(reducer: "none", ratio: nil)]
+                for name in names { for r in try sweepRatios() { settings.append(Setting(reducer: name, ratio: r)) } }
+            } else if common.reducer != "none" && common.keep != nil {
+                settings = [Setting(reducer: common.reducer, ratio: nil)]
+            }
+            var outcomes: [Outcome] = []
+            let replyLog = try replies.map { path -> FileHandle in
+                guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
+                    throw VLMError.runtime("cannot write \(path)")
+                }
+                return h
+            }
+            for setting in settings {
+                var options = common
+                options.reducer = setting.reducer
+                if sweep || setting.ratio != nil { options.keepRatio = setting.ratio; options.keep = nil }
+                runner.common = options
+                let outcome = try evaluate(questions, runner: runner, setting: setting, replyLog: replyLog)
+                outcomes.append(outcome)
+                Log.info(String(format: "%@: mean image-task accuracy %.1f%% with %.1f visual tokens (%.0f s)",
+                                label(setting), 100 * outcome.table.meanImageAccuracy, outcome.meanVisualTokens, outcome.seconds))
+            }
+            try? replyLog?.close()
+            if common.json {
+                Output.write(jsonReport(outcomes, model: runner.model.id, questions: questions.count) + "\n")
+            } else {
+                Output.write(markdownTable(outcomes))
+            }
+            if let plot {
+                let svg = AccuracyPlot.svg(outcomes.map { (reducer: $0.setting.reducer, tokens: $0.meanVisualTokens,
+                                                          accuracy: $0.table.meanImageAccuracy) },
+                                           title: "ShapesBench (\(questions.count) questions): accuracy against visual tokens kept")
+                guard FileManager.default.createFile(atPath: plot, contents: Data(svg.utf8)) else { throw VLMError.runtime("cannot write \(plot)") }
+                Log.info("wrote \(plot)")
+            }
+        }
+    }
+
+    func label(_ s: Setting) -> String {
+        if s.reducer == "none" { return "none" }
+        if let r = s.ratio { return String(format: "%@ %.0f%%", s.reducer, r * 100) }
+        return "\(s.reducer) keep \(common.keep ?? 0)"
+    }
+
+    /// Encodes each scene once (reduced as the setting says), then asks each of its questions.
+    func evaluate(_ questions: [ShapesBenchQuestion], runner: VisionRunner, setting: Setting, replyLog: FileHandle?) throws -> Outcome {
+        let start = ProcessStats.now
+        let model = runner.model
+        let reduction = try runner.common.reduction(encoderLayers: model.encoder.layerCount)
+        let decoder = model.language.decoder
+        let generator = TextGenerator(model: decoder, tokenizer: model.language.tokenizer)
+        let options = GenerationOptions(maxTokens: answerTokens, sampling: SamplingOptions(temperature: 0, topK: 0, topP: 1, minP: 0,
+                                                                                          repetitionPenalty: 1, seed: 0))
+        var table = AccuracyTable()
+        var visualTokens = 0, scenes = 0
+        var done = 0
+        let interactive = isatty(2) == 1
+        var byFile: [(String, [ShapesBenchQuestion])] = []
+        for q in questions {
+            if let i = byFile.lastIndex(where: { $0.0 == q.file }) { byFile[i].1.append(q) } else { byFile.append((q.file, [q])) }
+        }
+        for (file, qs) in byFile {
+            let path = data + "/" + file
+            let embedding: ImageEmbedding
+            if qs[0].isVideo {
+                let prepared = try runner.prepare(media: path, prompt: qs[0].question, reduction: reduction)
+                visualTokens += prepared.visualAfter
+                scenes += 1
+                for q in qs {
+                    let p = q.question == qs[0].question ? prepared : try runner.prepare(media: path, prompt: q.question, reduction: reduction)
+                    let reply = try generator.generate(promptTokens: p.ids, promptEmbeddings: p.embeddings,
+                                                       cache: decoder.makeCache(runner.common.kvCacheType), options: options) { _ in }.text
+                    record(q, reply: reply, table: &table, log: replyLog, setting: setting)
+                    done += 1
+                }
+                continue
+            } else {
+                let processed = try model.processor.process(try ImageLoader.load(path: path))
+                embedding = try model.embed(processed, reduction: reduction)
+            }
+            visualTokens += embedding.count
+            scenes += 1
+            for q in qs {
+                let (ids, embeddings) = try model.promptInputs(text: q.question, images: [embedding])
+                let reply = try generator.generate(promptTokens: ids, promptEmbeddings: embeddings,
+                                                   cache: decoder.makeCache(runner.common.kvCacheType), options: options) { _ in }.text
+                record(q, reply: reply, table: &table, log: replyLog, setting: setting)
+                done += 1
+            }
+            if interactive {
+                let elapsed = ProcessStats.now - start
+                let rate = Double(done) / max(elapsed, 1e-9)
+                Log.progress(String(format: "%@: %d/%d questions, %.1f/s, ETA %.0f s", label(setting), done, questions.count, rate,
+                                    Double(questions.count - done) / max(rate, 1e-9)))
+            }
+        }
+        if interactive { Log.progress(nil) }
+        return Outcome(setting: setting, table: table, meanVisualTokens: Double(visualTokens) / Double(max(scenes, 1)),
+                       seconds: ProcessStats.now - start)
+    }
+
+    func record(_ q: ShapesBenchQuestion, reply: String, table: inout AccuracyTable, log: FileHandle?, setting: Setting) {
+        let ok = ShapesBench.isCorrect(q, reply: reply)
+        for m in q.metrics { table.add(m, correct: ok) }
+        if let log {
+            let row: [String: Any] = ["setting": label(setting), "file": q.file, "task": q.task, "question": q.question,
+                                      "answer": q.answer, "reply": reply, "correct": ok]
+            if let d = try? JSONSerialization.data(withJSONObject: row, options: [.sortedKeys]) { log.write(d + Data("\n".utf8)) }
+        }
+    }
+
+    func markdownTable(_ outcomes: [Outcome]) -> String {
+        var metrics: [String] = []
+        for o in outcomes { for r in o.table.rows where !metrics.contains(r.metric) { metrics.append(r.metric) } }
+        var s = "| setting | visual tokens | " + metrics.joined(separator: " | ") + " | mean (image tasks) |\n"
+        s += "|---|---:|" + String(repeating: "---:|", count: metrics.count + 1) + "\n"
+        for o in outcomes {
+            s += "| \(label(o.setting)) | " + String(format: "%.1f", o.meanVisualTokens) + " | "
+            s += metrics.map { m in
+                guard let r = o.table.rows.first(where: { $0.metric == m }) else { return "" }
+                return String(format: "%.1f%% (%d/%d)", 100 * Double(r.correct) / Double(max(r.total, 1)), r.correct, r.total)
+            }.joined(separator: " | ")
+            s += " | " + String(format: "%.1f%%", 100 * o.table.meanImageAccuracy) + " |\n"
+        }
+        return s
+    }
+
+    func jsonReport(_ outcomes: [Outcome], model: String, questions: Int) -> String {
+        let rows: [[String: Any]] = outcomes.map { o in
+            var accuracy: [String: Any] = [:]
+            for r in o.table.rows { accuracy[r.metric] = ["correct": r.correct, "total": r.total] }
+            var row: [String: Any] = ["reducer": o.setting.reducer, "visual_tokens": o.meanVisualTokens, "accuracy": accuracy,
+                                      "mean_image_accuracy": o.table.meanImageAccuracy, "seconds": o.seconds,
+                                      "kv_cache": common.kvCache]
+            if let r = o.setting.ratio { row["keep_ratio"] = r }
+            return row
+        }
+        let report: [String: Any] = ["bench": bench, "data": data, "model": model, "questions": questions, "results": rows]
+        let d = (try? JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])) ?? Data()
+        return String(decoding: d, as: UTF8.self)
+    }
+}

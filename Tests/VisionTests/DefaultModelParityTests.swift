@@ -1,0 +1,48 @@
+import Foundation
+import XCTest
+import VLMRuntime
+@testable import Vision
+
+/// vlm's default model (DINOv2 ViT-S/14 + the trained projector + SmolLM2-135M Q4_1, installed by
+/// scripts/setup.sh as `shapes-vlm`) against transformers running the same weights
+/// (tools/check_default_vlm.py): the last position's logits on a sample image and question,
+/// the top 50 within 0.05 and the same argmax. This covers the whole composed path: the
+/// processor at 126 px, DINOv2's position interpolation, the post-norm features without the
+/// class token, the projector, the `<jupyter_output>` placeholder splicing and the GGUF LLM.
+final class DefaultModelParityTests: XCTestCase {
+    static let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+
+    struct Reference: Decodable {
+        let image: String; let question: String; let ids: [Int32]; let top_ids: [Int]; let top_logits: [Float]
+    }
+
+    func modelDirectory() throws -> String {
+        let path = ModelLocator.modelsDirectory + "/shapes-vlm"
+        if ModelLocator.fileExists(path + "/model.safetensors") { return path }
+        if ProcessInfo.processInfo.environment["VLM_REQUIRE_MODELS"] == "1" {
+            XCTFail("\(path) is missing; run scripts/setup.sh")
+            throw VLMError.badInput("missing \(path)")
+        }
+        throw XCTSkip("\(path) not installed (run scripts/setup.sh)")
+    }
+
+    func testLogitsMatchTransformers() throws {
+        let dir = try modelDirectory()
+        let committed = Self.here.appendingPathComponent("../../weights/shapes-vlm/model.safetensors").standardized.path
+        XCTAssertEqual(FileManager.default.contents(atPath: dir + "/model.safetensors"), FileManager.default.contents(atPath: committed),
+                       "the installed projector is not the committed one; run scripts/setup.sh")
+        let ref = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: Self.here.appendingPathComponent("Fixtures/default_vlm_logits.json")))
+        let model = try VisionLanguageModel(directory: dir)
+        let image = try ImageLoader.load(path: Self.here.appendingPathComponent("../../" + ref.image).standardized.path)
+        let embedding = try model.embed(try model.processor.process(image))
+        let (ids, embeddings) = try model.promptInputs(text: ref.question, images: [embedding])
+        XCTAssertEqual(ids, ref.ids, "prompt tokens")
+        let decoder = model.language.decoder
+        var x = embeddings
+        let logits = try decoder.forward(embeddings: &x, rows: ids.count, cache: decoder.makeCache(.f32))
+        var worst: Float = 0
+        for (id, value) in zip(ref.top_ids, ref.top_logits) { worst = max(worst, abs(logits[id] - value)) }
+        XCTAssertLessThan(worst, 0.05, "top-50 logits")
+        XCTAssertEqual(logits.indices.max { logits[$0] < logits[$1] }, ref.top_ids[0], "argmax")
+    }
+}
