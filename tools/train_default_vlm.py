@@ -87,6 +87,7 @@ def main():
     ap.add_argument("--train-images", type=int, default=6000)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--task-weights", help="JSON object overriding TASK_WEIGHTS")
     ap.add_argument("--out", default=os.path.join(ROOT, "weights", "shapes-vlm"))
     ap.add_argument("--scratch", default=os.path.join(ROOT, "scratch", "train-vlm"))
     ap.add_argument("--threads", type=int, default=2)
@@ -95,6 +96,8 @@ def main():
                     help="grounding warm-up: steps of regressing each patch token onto the word embeddings of the object under it")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    if a.task_weights:
+        TASK_WEIGHTS.update(json.loads(a.task_weights))
     torch.manual_seed(0); random.seed(0); np.random.seed(0)
     os.makedirs(a.out, exist_ok=True); os.makedirs(a.scratch, exist_ok=True)
     logf = open(os.path.join(a.out, "training.log"), "a" if a.init else "w")
@@ -198,9 +201,13 @@ def main():
             inputs = embed(ids)
         visual = proj(torch.cat([b[2] for b in batch]))
         inputs = inputs.masked_scatter((ids == image_id).unsqueeze(-1).expand_as(inputs), visual)
-        out = llm(inputs_embeds=inputs, attention_mask=mask)
-        logits = out.logits[:, :-1].float()
-        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1), ignore_index=-100)
+        # The output head only where there is an answer token to predict (a sixth of the compute
+        # went into logits nobody reads).
+        hidden = llm.model(inputs_embeds=inputs, attention_mask=mask).last_hidden_state[:, :-1]
+        targets = labels[:, 1:]
+        selected = targets != -100
+        logits = llm.lm_head(hidden[selected]).float()
+        loss = torch.nn.functional.cross_entropy(logits, targets[selected])
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(proj.parameters(), 1.0)

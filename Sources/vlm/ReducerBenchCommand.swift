@@ -15,6 +15,9 @@ struct ReducerBenchCommand: ParsableCommand {
     @Option(help: "Reducers, comma-separated.") var reducers = "random,pool,divprune,visionzip,hiprune,flextok"
     @Option(help: "Timed repetitions per configuration; the best is reported.") var repeats = 1
     @Option(help: "Worker threads (default: the number of cores).") var threads: Int?
+    @Option(help: "Video mode: frames of 196 tokens (LLaVA-OneVision pooling); compares none with DyCoke.") var videoFrames: Int?
+    @Option(help: "Video mode: greedy tokens decoded.") var genTokens = 512
+    @Option(help: "Video mode: DyCoke options as key=value, comma-separated.") var dycoke = ""
 
     func run() throws {
         try CommandRunner.run(json: false) {
@@ -26,6 +29,10 @@ struct ReducerBenchCommand: ParsableCommand {
             let side = bench.encoder.config.imageSize
             var rng = SeededGenerator(seed: 9)
             let pixels = PixelBatch(data: (0..<(3 * side * side)).map { _ in rng.nextUnit() * 2 - 1 }, count: 1, height: side, width: side)
+            if let frames = videoFrames {
+                try runVideo(bench, pixels: pixels, frames: frames, rng: &rng)
+                return
+            }
             func best(_ reduction: TokenReduction?) throws -> ReducerBenchmark.Timing {
                 var result: ReducerBenchmark.Timing?
                 for _ in 0..<max(1, repeats) {
@@ -52,5 +59,38 @@ struct ReducerBenchCommand: ParsableCommand {
                 }
             }
         }
+    }
+
+    /// DyCoke against no reduction on a video of `frames` frames. One frame is really encoded
+    /// (its time is reported; it is the same with and without DyCoke); the other frames are that
+    /// frame's tokens plus noise of 10% of their scale at a random fifth of the positions, so that
+    /// frames differ where things "move", as in real video.
+    func runVideo(_ bench: ReducerBenchmark, pixels: PixelBatch, frames: Int, rng: inout SeededGenerator) throws {
+        let t0 = ProcessStats.now
+        let (frame, pooledSide) = try bench.encodeVideoFrame(pixels)
+        let encodeSeconds = ProcessStats.now - t0
+        let d = bench.decoder.config.hiddenSize, n = pooledSide * pooledSide
+        var tokens = [Float](); tokens.reserveCapacity(frames * n * d)
+        for _ in 0..<frames {
+            for i in 0..<n {
+                let moved = rng.nextUnit() < 0.2
+                for j in 0..<d { tokens.append(frame[i * d + j] * (1 + (moved ? (rng.nextUnit() * 2 - 1) * 0.1 : 0))) }
+            }
+        }
+        let opts = dycoke.split(separator: ",").map(String.init).filter { !$0.isEmpty }
+        let reducer = try ReducerRegistry.make(name: "dycoke", options: opts, seed: 1, encoderLayers: 27) as! DyCokeReducer
+        Log.info(String(format: "one frame encoded in %.0f ms (x%d frames for both runs, not in the figures below)", encodeSeconds * 1000, frames))
+        Output.write("run      visual  prefill_ms  decode_tok_s  generated  kv_cache_bytes  keep_set_recomputed\n")
+        var results: [ReducerBenchmark.VideoTiming] = []
+        for (name, r) in [("none", nil), ("dycoke", reducer)] as [(String, DyCokeReducer?)] {
+            let t = try bench.runVideo(frameTokens: tokens, frames: frames, tokensPerFrame: n, dycoke: r, genTokens: genTokens)
+            results.append(t)
+            Output.write(String(format: "%-7@ %7d  %10.0f  %12.2f  %9d  %14d  %d\n", name, t.visualTokens, (t.merge + t.prefill) * 1000,
+                                t.decodeTokensPerSecond, t.generated, t.kvCacheBytes, t.recomputations))
+        }
+        Output.write(String(format: "dycoke vs none: TTFT (LLM part) %.2fx faster, decode %.2fx faster; predicted visual tokens %d\n",
+                            (results[0].merge + results[0].prefill) / (results[1].merge + results[1].prefill),
+                            results[1].decodeTokensPerSecond / max(results[0].decodeTokensPerSecond, 1e-9),
+                            reducer.mergedCount(frames: frames, tokensPerFrame: n)))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Prune
 import VLMRuntime
 import Video
 import Vision
@@ -125,12 +126,52 @@ final class VisionRunner {
                             quiet: quiet, isCancelled: isCancelled, onText: onText)
     }
 
+    /// VidKV's semantic token protection: the `fraction` of visual positions whose embeddings
+    /// agree most with the prompt's text (dot product with the mean text-token embedding).
+    static func textRelevantTokens(_ prepared: Prepared, span: Range<Int>, width d: Int, fraction: Double) -> Set<Int> {
+        let textPositions = (0..<prepared.ids.count).filter { !span.contains($0) }
+        guard !textPositions.isEmpty else { return [] }
+        return prepared.embeddings.withUnsafeBufferPointer { e -> Set<Int> in
+            var mean = [Float](repeating: 0, count: d)
+            for p in textPositions { for i in 0..<d { mean[i] += e[p * d + i] } }
+            var scored: [(position: Int, score: Float)] = []
+            scored.reserveCapacity(span.count)
+            for p in span {
+                var s: Float = 0
+                for i in 0..<d { s += e[p * d + i] * mean[i] }
+                scored.append((p, s))
+            }
+            scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.position < $1.position }
+            return Set(scored.prefix(max(1, Int(Double(span.count) * fraction))).map(\.position))
+        }
+    }
+
+    /// Cache positions from the first to the last visual token of a prompt.
+    func visualSpan(_ ids: [Int32]) -> Range<Int>? {
+        let visual = Set([model.config.imageTokenID] + (model.config.videoTokenID.map { [$0] } ?? []))
+        guard let first = ids.firstIndex(where: visual.contains), let last = ids.lastIndex(where: visual.contains) else { return nil }
+        return first..<(last + 1)
+    }
+
     /// The last stage: prefill and generate on `decoder` (the model's own, or a sibling for a
     /// concurrent worker), then the result record with every stage's timing.
     func generate(_ prepared: Prepared, media: String?, prompt: String, common: CommonOptions, decoder: DecoderModel,
                   start: Double, quiet: Bool = false, isCancelled: () -> Bool = { false },
                   onText: ((String) -> Void)? = nil) throws -> ResultRecord {
-        let cache = decoder.makeCache(common.kvCacheType)
+        var cache = decoder.makeCache(common.kvCacheType)
+        if let vidkv = cache as? VidKVCache, let span = visualSpan(prepared.ids) {
+            vidkv.protectTokens(Self.textRelevantTokens(prepared, span: span, width: decoder.config.hiddenSize, fraction: 0.2))
+        }
+        if let dycoke = try? common.reduction(encoderLayers: model.encoder.layerCount)?.reducer as? DyCokeReducer,
+           let span = visualSpan(prepared.ids) {
+            // DyCoke stage 2: decoding attends to a dynamic keep set of the visual tokens.
+            if let pruned = DyCokeKVCache(base: cache, visual: span, layer: min(dycoke.pruneLayer, decoder.config.layerCount - 1),
+                                          pruneRatio: dycoke.pruneRatio, threshold: dycoke.threshold) {
+                cache = pruned
+            } else if !quiet {
+                Log.warn("dycoke: dynamic KV pruning needs an f32 or f16 cache; only the temporal merging applies with --kv-cache \(common.kvCache)")
+            }
+        }
         let options = GenerationOptions(maxTokens: common.maxTokens, sampling: common.sampling, stopStrings: common.stop)
         let generator = TextGenerator(model: decoder, tokenizer: model.language.tokenizer)
         let result = try generator.generate(promptTokens: prepared.ids, promptEmbeddings: prepared.embeddings, cache: cache,

@@ -143,3 +143,59 @@ public enum DenseAttention {
         while i < n { y[i] += alpha * x[i]; i += 1 }
     }
 }
+
+extension DenseAttention {
+    /// One query row against a subset of the cached positions (ascending), the dynamic KV
+    /// pruning of DyCoke: keys and values outside `positions` are not read at all. When
+    /// `averaged` is given, it receives the head-averaged attention probabilities over
+    /// `positions` (what DyCoke ranks visual tokens by).
+    static func decodeSubset<E: DenseCacheElement>(
+        shape: KVCacheShape, keys: UnsafePointer<E>, values: UnsafePointer<E>, positions: UnsafeBufferPointer<Int32>,
+        query: UnsafePointer<Float>, scale: Float, output: UnsafeMutablePointer<Float>, averaged: UnsafeMutablePointer<Float>?
+    ) {
+        let hd = shape.headDim, kvw = shape.kvWidth
+        let group = shape.heads / shape.kvHeads, n = positions.count
+        let perHead = UnsafeMutablePointer<Float>.allocate(capacity: shape.heads * max(n, 1))
+        defer { perHead.deallocate() }
+        Parallel.forRange(shape.kvHeads) { start, end in
+            let row = UnsafeMutablePointer<Float>.allocate(capacity: hd)
+            defer { row.deallocate() }
+            for kvh in start..<end {
+                let scores = perHead + kvh * group * n
+                let q = query + kvh * group * hd
+                for (i, p) in positions.enumerated() {
+                    E.load(keys + Int(p) * kvw + kvh * hd, row, count: hd)
+                    for g in 0..<group { scores[g * n + i] = dot(q + g * hd, row, hd) * scale }
+                }
+                for g in 0..<group { Softmax.inPlace(scores + g * n, count: n) }
+                let out = output + kvh * group * hd
+                out.initialize(repeating: 0, count: group * hd)
+                for (i, p) in positions.enumerated() {
+                    E.load(values + Int(p) * kvw + kvh * hd, row, count: hd)
+                    for g in 0..<group { axpy(scores[g * n + i], row, out + g * hd, hd) }
+                }
+            }
+        }
+        if let averaged {
+            averaged.initialize(repeating: 0, count: n)
+            for h in 0..<shape.heads { for i in 0..<n { averaged[i] += perHead[h * n + i] } }
+            for i in 0..<n { averaged[i] /= Float(shape.heads) }
+        }
+    }
+}
+
+extension DenseKVCache {
+    /// One query row attending to `positions` only (see `DenseAttention.decodeSubset`).
+    func attend(layer: Int, query: UnsafePointer<Float>, positions: UnsafeBufferPointer<Int32>, scale: Float,
+                output: UnsafeMutablePointer<Float>, averaged: UnsafeMutablePointer<Float>?) {
+        withStorage(layer: layer) { k, v in
+            if Element.self == Float16.self {
+                DenseAttention.decodeSubset(shape: shape, keys: k.assumingMemoryBound(to: Float16.self), values: v.assumingMemoryBound(to: Float16.self),
+                                            positions: positions, query: query, scale: scale, output: output, averaged: averaged)
+            } else {
+                DenseAttention.decodeSubset(shape: shape, keys: k.assumingMemoryBound(to: Float.self), values: v.assumingMemoryBound(to: Float.self),
+                                            positions: positions, query: query, scale: scale, output: output, averaged: averaged)
+            }
+        }
+    }
+}

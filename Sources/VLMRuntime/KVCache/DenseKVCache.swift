@@ -78,6 +78,11 @@ public final class DenseKVCache<Element: DenseCacheElement>: KVCache {
         }
     }
 
+    /// The raw key and value storage of `layer` (for attention variants in this module).
+    func withStorage(layer: Int, _ body: (UnsafeRawPointer, UnsafeRawPointer) -> Void) {
+        body(UnsafeRawPointer(keys[layer].base), UnsafeRawPointer(values[layer].base))
+    }
+
     public func attend(layer: Int, queries: UnsafePointer<Float>, tokens: Int, scale: Float,
                        window: Int?, output: UnsafeMutablePointer<Float>) {
         let cached = count(layer: layer)

@@ -73,4 +73,64 @@ public final class ReducerBenchmark {
         timing.visualTokens = piece.count
         return timing
     }
+
+    public struct VideoTiming: Sendable {
+        public var visualTokens = 0
+        public var merge = 0.0, prefill = 0.0, decode = 0.0
+        public var generated = 0
+        public var kvCacheBytes = 0
+        public var recomputations = 0
+        public var decodeTokensPerSecond: Double { decode > 0 ? Double(generated) / decode : 0 }
+    }
+
+    /// One frame through the encoder and projector, pooled 2x2 as LLaVA-OneVision pools video
+    /// frames: the per-frame tokens `runVideo` starts from.
+    public func encodeVideoFrame(_ pixels: PixelBatch) throws -> (rows: [Float], side: Int) {
+        let piece = try VisionLanguageModel.encodePiece(pixels, index: 0, encoder: encoder, request: EncoderRequest(featureLayer: -1),
+                                                        reduction: nil, keepsClassToken: false, projector: projector, connector: nil)
+        let pooledSide = (piece.gridRows + 1) / 2
+        return (AnyResPacking.bilinearResize(piece.rows, height: piece.gridRows, width: piece.gridCols, dim: decoder.config.hiddenSize,
+                                             toHeight: pooledSide, toWidth: pooledSide), pooledSide)
+    }
+
+    /// Time to first token (without the encoder, which costs the same with and without DyCoke)
+    /// and decode speed over `frames` frames of per-frame tokens `frameTokens` (frame after
+    /// frame), with DyCoke's two stages when `dycoke` is given. Greedy decoding runs exactly
+    /// `genTokens` steps.
+    public func runVideo(frameTokens: [Float], frames: Int, tokensPerFrame n: Int, dycoke: DyCokeReducer?, genTokens: Int) throws -> VideoTiming {
+        let d = decoder.config.hiddenSize
+        var t = VideoTiming()
+        let t0 = ProcessStats.now
+        var visual = frameTokens
+        if let dycoke {
+            let kept = dycoke.merge(frameTokens, frames: frames, tokensPerFrame: n, width: d)
+            visual = []
+            visual.reserveCapacity(kept.reduce(0) { $0 + $1.count } * d)
+            for (f, indices) in kept.enumerated() { for i in indices { visual += frameTokens[((f * n + i) * d)..<((f * n + i + 1) * d)] } }
+        }
+        let count = visual.count / d
+        t.visualTokens = count
+        let t1 = ProcessStats.now
+        t.merge = t1 - t0
+        var x = visual + [Float](repeating: 0, count: textTokens * d)
+        try x.withUnsafeMutableBufferPointer { try decoder.embed((0..<textTokens).map { Int32(100 + $0) }, into: $0.baseAddress! + count * d) }
+        var cache = decoder.makeCache(.f16, capacity: count + textTokens + genTokens + 8)
+        var logits = try decoder.forward(embeddings: &x, rows: count + textTokens, cache: cache, logits: .last)
+        let t2 = ProcessStats.now
+        t.prefill = t2 - t1
+        var pruned: DyCokeKVCache?
+        if let dycoke {
+            pruned = DyCokeKVCache(base: cache, visual: 0..<count, layer: dycoke.pruneLayer, pruneRatio: dycoke.pruneRatio,
+                                   threshold: dycoke.threshold)
+            if let pruned { cache = pruned }
+        }
+        for _ in 0..<genTokens {
+            logits = try decoder.forward(tokens: [Int32(Sampler.argmax(logits))], cache: cache)
+        }
+        t.decode = ProcessStats.now - t2
+        t.generated = genTokens
+        t.kvCacheBytes = cache.storedBytes
+        t.recomputations = pruned?.recomputations ?? 0
+        return t
+    }
 }
