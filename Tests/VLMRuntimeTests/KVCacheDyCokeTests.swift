@@ -19,7 +19,7 @@ final class KVCacheDyCokeTests: XCTestCase {
         let query = (0..<shape.queryWidth).map { _ in rng.nextUnit() * 2 - 1 }
         let base = DenseKVCache<Float>(shape: shape)
         for l in 0..<shape.layers { try base.append(layer: l, keys: keys, values: values, tokens: n) }
-        let pruned = try XCTUnwrap(DyCokeKVCache(base: base, visual: visual, layer: 2, pruneRatio: 0.9, threshold: 0.9))
+        let pruned = try XCTUnwrap(DyCokeKVCache(base: base, visual: visual, layer: 2, pruneRatio: 0.8, threshold: 0.9))
         var out = [Float](repeating: 0, count: shape.queryWidth), full = out
         // Layer L-1 = 1: full attention (and the ranking).
         pruned.attend(layer: 1, queries: query, tokens: 1, scale: 0.3, window: nil, output: &out)
@@ -33,7 +33,7 @@ final class KVCacheDyCokeTests: XCTestCase {
             let m = s.max()!; s = s.map { exp($0 - m) }; let z = s.reduce(0, +)
             for j in 0..<n { averaged[j] += s[j] / z / Float(shape.heads) }
         }
-        let keptVisual = visual.sorted { averaged[$0] != averaged[$1] ? averaged[$0] > averaged[$1] : $0 < $1 }.prefix(3)
+        let keptVisual = visual.sorted { averaged[$0] != averaged[$1] ? averaged[$0] > averaged[$1] : $0 < $1 }.prefix(max(1, Int((Double(visual.count) * (1 - 0.8)).rounded(.down))))
         let keep = (0..<n).filter { !visual.contains($0) || keptVisual.contains($0) }
         // Layer L = 2: attention over the keep set only.
         pruned.attend(layer: 2, queries: query, tokens: 1, scale: 0.3, window: nil, output: &out)
