@@ -33,7 +33,7 @@ final class KVCacheDyCokeTests: XCTestCase {
             let m = s.max()!; s = s.map { exp($0 - m) }; let z = s.reduce(0, +)
             for j in 0..<n { averaged[j] += s[j] / z / Float(shape.heads) }
         }
-        let keptVisual = visual.sorted { averaged[$0] != averaged[$1] ? averaged[$0] > averaged[$1] : $0 < $1 }.prefix(max(1, Int((Double(visual.count) * (1 - 0.8)).rounded(.down))))
+        let keptVisual = visual.sorted { averaged[$0] != averaged[$1] ? averaged[$0] > averaged[$1] : $0 < $1 }.prefix(6)
         let keep = (0..<n).filter { !visual.contains($0) || keptVisual.contains($0) }
         // Layer L = 2: attention over the keep set only.
         pruned.attend(layer: 2, queries: query, tokens: 1, scale: 0.3, window: nil, output: &out)

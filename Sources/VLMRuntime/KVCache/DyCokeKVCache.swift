@@ -64,7 +64,7 @@ public final class DyCokeKVCache: KVCache {
             steps += 1
             if keep.isEmpty || previous.map({ Self.cosine($0, current) < Float(threshold) }) ?? true {
                 recomputations += 1
-                let k = max(1, Int((Double(visual.count) * (1 - pruneRatio)).rounded(.down)))
+                let k = max(1, Int((Double(visual.count) * (1 - pruneRatio) + 1e-9).rounded(.down)))
                 let top = (0..<current.count).sorted { current[$0] != current[$1] ? current[$0] > current[$1] : $0 < $1 }.prefix(k)
                 let keptVisual = Set(top.map { $0 + visual.lowerBound })
                 keep = (0..<cached).filter { !visual.contains($0) || keptVisual.contains($0) }.map(Int32.init)
