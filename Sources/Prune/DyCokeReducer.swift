@@ -67,6 +67,19 @@ public struct DyCokeReducer: TokenReducer {
         return kept
     }
 
+    /// The merged sequence itself: the kept rows in frame order, and each frame's kept indices.
+    public func mergeRows(_ tokens: [Float], frames: Int, tokensPerFrame n: Int, width d: Int) -> (rows: [Float], kept: [[Int]]) {
+        let kept = merge(tokens, frames: frames, tokensPerFrame: n, width: d)
+        var rows: [Float] = []
+        rows.reserveCapacity(kept.reduce(0) { $0 + $1.count } * d)
+        tokens.withUnsafeBufferPointer { src in
+            for (f, indices) in kept.enumerated() {
+                for t in indices { rows += src[((f * n + t) * d)..<((f * n + t + 1) * d)] }
+            }
+        }
+        return (rows, kept)
+    }
+
     /// Per-token cosine similarity between two frames (same token index).
     static func cosineSimilarities(_ x: [Float], frame a: Int, against b: Int, tokensPerFrame n: Int, width d: Int) -> [Float] {
         var out = [Float](repeating: 0, count: n)

@@ -141,30 +141,17 @@ struct EvalCommand: ParsableCommand {
         var table = AccuracyTable()
         var visualTokens = 0, scenes = 0
         var done = 0
-        let interactive = isatty(2) == 1
+        let progress = ProgressLine(total: questions.count, enabled: isatty(2) == 1)
         var byFile: [(String, [ShapesBenchQuestion])] = []
         for q in questions {
             if let i = byFile.lastIndex(where: { $0.0 == q.file }) { byFile[i].1.append(q) } else { byFile.append((q.file, [q])) }
         }
         for (file, qs) in byFile {
             let path = data + "/" + file
-            let embedding: ImageEmbedding
-            if qs[0].isVideo {
-                let prepared = try runner.prepare(media: path, prompt: qs[0].question, reduction: reduction)
-                visualTokens += prepared.visualAfter
-                scenes += 1
-                for q in qs {
-                    let p = q.question == qs[0].question ? prepared : try runner.prepare(media: path, prompt: q.question, reduction: reduction)
-                    let reply = try generator.generate(promptTokens: p.ids, promptEmbeddings: p.embeddings,
-                                                       cache: decoder.makeCache(runner.common.kvCacheType), options: options) { _ in }.text
-                    record(q, reply: reply, table: &table, log: replyLog, setting: setting)
-                    done += 1
-                }
-                continue
-            } else {
-                let processed = try model.processor.process(try ImageLoader.load(path: path))
-                embedding = try model.embed(processed, reduction: reduction)
-            }
+            // Each scene is encoded once and every question about it reuses the tokens.
+            let embedding = qs[0].isVideo
+                ? try model.embedVideo(try runner.sampleFrames(path).pixels, reduction: reduction)
+                : try model.embed(try model.processor.process(try ImageLoader.load(path: path)), reduction: reduction)
             visualTokens += embedding.count
             scenes += 1
             for q in qs {
@@ -174,14 +161,9 @@ struct EvalCommand: ParsableCommand {
                 record(q, reply: reply, table: &table, log: replyLog, setting: setting)
                 done += 1
             }
-            if interactive {
-                let elapsed = ProcessStats.now - start
-                let rate = Double(done) / max(elapsed, 1e-9)
-                Log.progress(String(format: "%@: %d/%d questions, %.1f/s, ETA %.0f s", label(setting), done, questions.count, rate,
-                                    Double(questions.count - done) / max(rate, 1e-9)))
-            }
+            progress.update(done: done, current: "\(label(setting)) \(file)")
         }
-        if interactive { Log.progress(nil) }
+        progress.finish()
         return Outcome(setting: setting, table: table, meanVisualTokens: Double(visualTokens) / Double(max(scenes, 1)),
                        seconds: ProcessStats.now - start)
     }

@@ -87,13 +87,24 @@ final class VisionRunner {
     /// Frames sampled as --frames/--fps ask (8 uniformly by default), scaled by FFmpeg straight
     /// to the encoder's input size, normalised as the model's processor normalises images.
     func prepareVideo(_ media: String, prompt: String, raw: Bool, reduction: TokenReduction?, start t0: Double) throws -> Prepared {
+        let (pixels, frameCount) = try sampleFrames(media)
+        let t1 = ProcessStats.now
+        let video = try model.embedVideo(pixels, reduction: reduction)
+        let t2 = ProcessStats.now
+        let (ids, embeddings) = try model.promptInputs(text: prompt, images: [video], raw: raw)
+        return Prepared(ids: ids, embeddings: embeddings, visualBefore: video.visualBefore, visualAfter: video.count,
+                        decodeSeconds: t1 - t0, encodeSeconds: t2 - t1 - video.reduceSeconds, reduceSeconds: video.reduceSeconds,
+                        frames: frameCount)
+    }
+
+    /// The frames --frames/--fps select, scaled by FFmpeg straight to the size the model's
+    /// processor would give an image and normalised as it normalises images.
+    func sampleFrames(_ media: String) throws -> (pixels: PixelBatch, count: Int) {
         // Bad media is bad input whatever the model; only a real video meets the family check.
         guard let info = try? MediaProbe.probe(path: media), info.firstVideoStream != nil else {
             throw VLMError.badInput("\(media): not an image or a video this build can read")
         }
         let reader = try VideoReader(path: media)
-        // Frames are scaled by FFmpeg straight to the size the model's processor would give an
-        // image, then normalised as it normalises images.
         let size: (Int, Int), normalization: PixelNormalization
         if let processor = model.processor as? AnyResProcessor {
             size = (processor.cropSize, processor.cropSize); normalization = processor.perPiece.normalization
@@ -105,14 +116,7 @@ final class VisionRunner {
         let sampling: FrameSampling = common.fps.map { .fps($0) } ?? .count(common.frames ?? 8)
         let frames = try reader.frames(sampling) { _, _ in size }
         for w in reader.warnings { Log.warn(w) }
-        let pixels = normalization.batch(frames.map(\.image))
-        let t1 = ProcessStats.now
-        let video = try model.embedVideo(pixels, reduction: reduction)
-        let t2 = ProcessStats.now
-        let (ids, embeddings) = try model.promptInputs(text: prompt, images: [video], raw: raw)
-        return Prepared(ids: ids, embeddings: embeddings, visualBefore: video.visualBefore, visualAfter: video.count,
-                        decodeSeconds: t1 - t0, encodeSeconds: t2 - t1 - video.reduceSeconds, reduceSeconds: video.reduceSeconds,
-                        frames: frames.count)
+        return (normalization.batch(frames.map(\.image)), frames.count)
     }
 
     /// Generates the answer for one input, streaming text to stdout unless `json`; returns the

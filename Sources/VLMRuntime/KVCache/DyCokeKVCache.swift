@@ -70,19 +70,23 @@ public final class DyCokeKVCache: KVCache {
                 keep = (0..<cached).filter { !visual.contains($0) || keptVisual.contains($0) }.map(Int32.init)
                 previous = current
             } else {
-                // Positions generated since the keep set was made are text: always attended.
-                if let last = keep.last { keep += ((Int(last) + 1)..<cached).map(Int32.init) }
+                extendKeep(to: cached)
             }
             return
         }
         if l >= layer, !keep.isEmpty {
-            if let last = keep.last, Int(last) + 1 < cached { keep += ((Int(last) + 1)..<cached).map(Int32.init) }
+            extendKeep(to: cached)
             keep.withUnsafeBufferPointer { p in
                 dense.attend(layer: l, query: queries, positions: p, scale: scale, output: output, averaged: nil)
             }
             return
         }
         base.attend(layer: l, queries: queries, tokens: tokens, scale: scale, window: window, output: output)
+    }
+
+    /// Positions generated since the keep set was made are text: always attended.
+    private func extendKeep(to cached: Int) {
+        if let last = keep.last, Int(last) + 1 < cached { keep += ((Int(last) + 1)..<cached).map(Int32.init) }
     }
 
     static func cosine(_ a: [Float], _ b: [Float]) -> Float {

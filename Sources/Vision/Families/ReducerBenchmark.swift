@@ -102,12 +102,7 @@ public final class ReducerBenchmark {
         var t = VideoTiming()
         let t0 = ProcessStats.now
         var visual = frameTokens
-        if let dycoke {
-            let kept = dycoke.merge(frameTokens, frames: frames, tokensPerFrame: n, width: d)
-            visual = []
-            visual.reserveCapacity(kept.reduce(0) { $0 + $1.count } * d)
-            for (f, indices) in kept.enumerated() { for i in indices { visual += frameTokens[((f * n + i) * d)..<((f * n + i + 1) * d)] } }
-        }
+        if let dycoke { visual = dycoke.mergeRows(frameTokens, frames: frames, tokensPerFrame: n, width: d).rows }
         let count = visual.count / d
         t.visualTokens = count
         let t1 = ProcessStats.now

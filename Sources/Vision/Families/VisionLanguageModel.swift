@@ -255,14 +255,10 @@ public final class VisionLanguageModel {
         if let dycoke {
             // DyCoke stage 1: temporal merging across frames.
             let t0 = ProcessStats.now
-            let kept = dycoke.merge(frameRows, frames: frames.count, tokensPerFrame: perFrame, width: d)
+            let merged = dycoke.mergeRows(frameRows, frames: frames.count, tokensPerFrame: perFrame, width: d)
             reduceSeconds = ProcessStats.now - t0
-            frameRows.withUnsafeBufferPointer { src in
-                for (f, indices) in kept.enumerated() {
-                    for t in indices { rows += src[((f * perFrame + t) * d)..<((f * perFrame + t + 1) * d)] }
-                    keptMaps.append(KeptPatchMap(gridRows: side, gridCols: perFrame / max(side, 1), kept: indices, merged: []))
-                }
-            }
+            rows = merged.rows
+            keptMaps = merged.kept.map { KeptPatchMap(gridRows: side, gridCols: perFrame / max(side, 1), kept: $0, merged: []) }
         } else if let reduction {
             // A per-image reducer sees each frame's grid, as the LLM would.
             for f in 0..<frames.count {
