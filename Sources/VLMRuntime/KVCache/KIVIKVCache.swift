@@ -22,9 +22,10 @@
 public final class KIVIKVCache: KVCache {
     let store: GroupedStore<KIVICodec>
 
-    /// `residual`: recent tokens kept in Float16 (KIVI uses 32...128).
-    public init(shape: KVCacheShape, residual: Int = 128) {
-        store = GroupedStore(shape: shape, codec: KIVICodec(headDim: shape.headDim), residual: residual)
+    /// `residual`: recent tokens kept in Float16 (KIVI uses 32...128). `sink`: leading tokens kept in
+    /// Float16, 0 or a multiple of 32 (see `GroupedStore`; the published format has none).
+    public init(shape: KVCacheShape, residual: Int = 128, sink: Int = 32) {
+        store = GroupedStore(shape: shape, codec: KIVICodec(headDim: shape.headDim), residual: residual, sink: sink)
     }
 
     public var shape: KVCacheShape { store.shape }

@@ -136,12 +136,20 @@ protocol GroupCodec {
                       protectedStride: Int, into dst: UnsafeMutablePointer<Float>)
 }
 
-/// Storage shared by the grouped formats. Per layer: the quantized groups (token positions
-/// 0..<32*groups), then a residual buffer of the most recent tokens in Float16 (the precision of
+/// Storage shared by the grouped formats. Per layer: an attention sink of the first `sink`
+/// tokens (32 by default, or none) kept in Float16, the quantized groups (the next 32*groups
+/// positions), then a residual buffer of the most recent tokens in Float16 (the precision of
 /// the default f16 cache, so a residual token costs what it costs there). After an append, whole
 /// groups of 32 leave the residual, oldest first, while it holds at least `residual + 32` tokens:
 /// the most recent `residual` tokens are always unquantized. Groups therefore always start at
 /// multiples of 32.
+///
+/// Why the sink: the first tokens of a sequence draw a large share of every head's attention
+/// (the "attention sink" of StreamingLLM) and their keys carry outlier values; quantized in a
+/// group they both lose precision themselves and widen the per-channel range of the 31 tokens
+/// grouped with them. One Float16 group costs 32 tokens' worth of f16 however long the cache
+/// grows (0.4% of the f16 size at 8,192 tokens). The sink is filled as soon as 32 tokens are
+/// cached, before any group is quantized.
 ///
 /// `truncate` drops whole groups; a truncation point inside a quantized group dequantizes that
 /// group's kept tokens back into the residual (re-quantized later, with the group they join,
@@ -153,6 +161,8 @@ final class GroupedStore<C: GroupCodec> {
         var groups = 0
         let keyBlocks = GrowableBuffer<UInt8>(), valueBlocks = GrowableBuffer<UInt8>()
         let residualKeys = GrowableBuffer<Float16>(), residualValues = GrowableBuffer<Float16>()
+        /// The attention sink's rows (0 or `sink` of them).
+        let sinkKeys = GrowableBuffer<Float16>(), sinkValues = GrowableBuffer<Float16>()
         /// Per group (formats with protection only): which of its 32 tokens are protected, and
         /// the index of its first protected row in `protectedRows`.
         let masks = GrowableBuffer<UInt32>(), starts = GrowableBuffer<Int32>()
@@ -162,15 +172,19 @@ final class GroupedStore<C: GroupCodec> {
     let shape: KVCacheShape
     let codec: C
     let residual: Int
+    /// Leading tokens kept in Float16 (a multiple of 32).
+    let sink: Int
     let layers: [Layer]
     /// Token positions (all layers) whose values a protecting format keeps at higher precision.
     var protected = Set<Int>()
 
-    init(shape: KVCacheShape, codec: C, residual: Int) {
+    init(shape: KVCacheShape, codec: C, residual: Int, sink: Int = 0) {
         precondition(GroupedStore.groupSize == PackedAttention.tile)
+        precondition(sink >= 0 && sink % GroupedStore.groupSize == 0, "the sink is whole groups")
         self.shape = shape
         self.codec = codec
         self.residual = max(0, residual)
+        self.sink = sink
         layers = (0..<shape.layers).map { _ in Layer() }
     }
 
@@ -179,16 +193,18 @@ final class GroupedStore<C: GroupCodec> {
     private var protectedStride: Int { codec.protectedRowBytes * shape.kvHeads }
 
     func residualCount(layer: Int) -> Int { layers[layer].residualKeys.count / shape.kvWidth }
+    func sinkCount(layer: Int) -> Int { layers[layer].sinkKeys.count / shape.kvWidth }
     func quantizedCount(layer: Int) -> Int { layers[layer].groups * Self.groupSize }
-    func count(layer: Int) -> Int { quantizedCount(layer: layer) + residualCount(layer: layer) }
+    func count(layer: Int) -> Int { sinkCount(layer: layer) + quantizedCount(layer: layer) + residualCount(layer: layer) }
 
-    /// Packed blocks + per-group protection bookkeeping + protected rows + the residual.
+    /// Sink + packed blocks + per-group protection bookkeeping + protected rows + the residual.
     var storedBytes: Int {
         var total = 0
         for l in layers {
             total += l.groups * shape.kvHeads * (codec.keyBlockBytes + codec.valueBlockBytes)
             if protects { total += l.groups * (4 + 4) + l.protectedRows.count }
-            total += (l.residualKeys.count + l.residualValues.count) * MemoryLayout<Float16>.stride
+            total += (l.residualKeys.count + l.residualValues.count + l.sinkKeys.count + l.sinkValues.count)
+                * MemoryLayout<Float16>.stride
         }
         return total
     }
@@ -205,9 +221,17 @@ final class GroupedStore<C: GroupCodec> {
         flush(L)
     }
 
-    /// Quantizes the oldest whole groups of the residual while it holds `residual + 32` tokens.
+    /// Fills the sink from the residual's first rows once they are there, then quantizes the
+    /// oldest whole groups of the residual while it holds `residual + 32` tokens.
     private func flush(_ L: Layer) {
         let G = Self.groupSize, kvw = shape.kvWidth, hd = shape.headDim, heads = shape.kvHeads
+        if L.sinkKeys.count < sink * kvw {
+            guard L.residualKeys.count >= sink * kvw else { return }
+            let n = sink * kvw
+            L.sinkKeys.extend(by: n).update(from: L.residualKeys.base, count: n)
+            L.sinkValues.extend(by: n).update(from: L.residualValues.base, count: n)
+            dropResidualRows(L, count: n)
+        }
         let rows = L.residualKeys.count / kvw
         guard rows >= residual + G else { return }
         let ng = (rows - residual) / G
@@ -225,7 +249,7 @@ final class GroupedStore<C: GroupCodec> {
             for g in 0..<ng {
                 var mask: UInt32 = 0
                 if !protected.isEmpty {
-                    for i in 0..<G where protected.contains((first + g) * G + i) { mask |= 1 << UInt32(i) }
+                    for i in 0..<G where protected.contains(sink + (first + g) * G + i) { mask |= 1 << UInt32(i) }
                 }
                 masks[g] = mask
                 starts[g] = Int32(next)
@@ -256,8 +280,12 @@ final class GroupedStore<C: GroupCodec> {
             }
         }
         L.groups += ng
-        // Drop the packed rows from the residual.
-        let drop = ng * G * kvw, keep = L.residualKeys.count - drop
+        dropResidualRows(L, count: ng * G * kvw)
+    }
+
+    /// Removes the first `count` elements (whole rows) of the residual keys and values.
+    private func dropResidualRows(_ L: Layer, count drop: Int) {
+        let keep = L.residualKeys.count - drop
         memmove(L.residualKeys.base, L.residualKeys.base + drop, keep * MemoryLayout<Float16>.stride)
         memmove(L.residualValues.base, L.residualValues.base + drop, keep * MemoryLayout<Float16>.stride)
         L.residualKeys.shrink(to: keep)
@@ -268,14 +296,31 @@ final class GroupedStore<C: GroupCodec> {
         let G = Self.groupSize, kvw = shape.kvWidth
         let p = max(0, position)
         for (index, L) in layers.enumerated() {
-            let q = L.groups * G
+            let s = sinkCount(layer: index), q = s + L.groups * G
             if p >= count(layer: index) { continue }
             if p >= q {
                 L.residualKeys.shrink(to: (p - q) * kvw)
                 L.residualValues.shrink(to: (p - q) * kvw)
                 continue
             }
-            let g = p / G, r = p % G
+            if p < s {
+                // Cut inside the sink: its kept rows go back to the residual (the sink refills
+                // from there), and every group goes.
+                L.residualKeys.shrink(to: 0)
+                L.residualValues.shrink(to: 0)
+                L.residualKeys.extend(by: p * kvw).update(from: L.sinkKeys.base, count: p * kvw)
+                L.residualValues.extend(by: p * kvw).update(from: L.sinkValues.base, count: p * kvw)
+                L.sinkKeys.shrink(to: 0)
+                L.sinkValues.shrink(to: 0)
+                L.keyBlocks.shrink(to: 0)
+                L.valueBlocks.shrink(to: 0)
+                L.protectedRows.shrink(to: 0)
+                L.masks.shrink(to: 0)
+                L.starts.shrink(to: 0)
+                L.groups = 0
+                continue
+            }
+            let g = (p - s) / G, r = (p - s) % G
             L.residualKeys.shrink(to: 0)
             L.residualValues.shrink(to: 0)
             if r > 0 {
@@ -306,7 +351,7 @@ final class GroupedStore<C: GroupCodec> {
         for h in 0..<heads {
             codec.decodeKeysToChannels(source.keyBlock(g, h), count: G, into: tmp)
             for t in 0..<G { (keys + t * kvw + h * hd).update(from: tmp + t * hd, count: hd) }
-            source.loadValues(kvHead: h, start: g * G, count: G, into: tmp)
+            source.loadValues(kvHead: h, start: source.sink + g * G, count: G, into: tmp)
             for t in 0..<G { (values + t * kvw + h * hd).update(from: tmp + t * hd, count: hd) }
         }
     }
@@ -315,6 +360,8 @@ final class GroupedStore<C: GroupCodec> {
         GroupTileSource(codec: codec, keyBlocks: UnsafeRawPointer(L.keyBlocks.base),
                         valueBlocks: UnsafeRawPointer(L.valueBlocks.base),
                         residualKeys: UnsafePointer(L.residualKeys.base), residualValues: UnsafePointer(L.residualValues.base),
+                        sinkKeys: UnsafePointer(L.sinkKeys.base), sinkValues: UnsafePointer(L.sinkValues.base),
+                        sink: L.sinkKeys.count / shape.kvWidth,
                         masks: protects ? UnsafePointer(L.masks.base) : nil,
                         starts: protects ? UnsafePointer(L.starts.base) : nil,
                         protectedRows: protects ? UnsafeRawPointer(L.protectedRows.base) : nil,
@@ -332,7 +379,12 @@ final class GroupedStore<C: GroupCodec> {
     /// token (tests; and what `truncate` keeps of a cut group).
     func reconstruct(layer: Int, position: Int, keys k: UnsafeMutablePointer<Float>, values v: UnsafeMutablePointer<Float>) {
         let L = layers[layer], G = Self.groupSize, kvw = shape.kvWidth
-        let q = L.groups * G
+        let s = sinkCount(layer: layer), q = s + L.groups * G
+        if position < s {
+            Float16.load(L.sinkKeys.base + position * kvw, k, count: kvw)
+            Float16.load(L.sinkValues.base + position * kvw, v, count: kvw)
+            return
+        }
         if position >= q {
             Float16.load(L.residualKeys.base + (position - q) * kvw, k, count: kvw)
             Float16.load(L.residualValues.base + (position - q) * kvw, v, count: kvw)
@@ -341,9 +393,9 @@ final class GroupedStore<C: GroupCodec> {
         let kx = UnsafeMutablePointer<Float>.allocate(capacity: G * kvw)
         let vx = UnsafeMutablePointer<Float>.allocate(capacity: G * kvw)
         defer { kx.deallocate(); vx.deallocate() }
-        decodeGroup(L, position / G, keys: kx, values: vx)
-        k.update(from: kx + (position % G) * kvw, count: kvw)
-        v.update(from: vx + (position % G) * kvw, count: kvw)
+        decodeGroup(L, (position - s) / G, keys: kx, values: vx)
+        k.update(from: kx + ((position - s) % G) * kvw, count: kvw)
+        v.update(from: vx + ((position - s) % G) * kvw, count: kvw)
     }
 
     /// The packed key block of (group, kv head) of a layer (tests).
@@ -361,8 +413,11 @@ struct GroupTileSource<C: GroupCodec>: KVTileSource {
     let codec: C
     let keyBlocks: UnsafeRawPointer, valueBlocks: UnsafeRawPointer
     let residualKeys: UnsafePointer<Float16>, residualValues: UnsafePointer<Float16>
+    let sinkKeys: UnsafePointer<Float16>, sinkValues: UnsafePointer<Float16>
+    /// Positions held by the sink (0 or a multiple of 32).
+    let sink: Int
     let masks: UnsafePointer<UInt32>?, starts: UnsafePointer<Int32>?, protectedRows: UnsafeRawPointer?
-    /// Positions held by quantized groups (a multiple of 32).
+    /// Positions held by quantized groups (a multiple of 32), after the sink.
     let quantized: Int
     let kvHeads: Int, headDim: Int, protectedStride: Int
 
@@ -373,33 +428,42 @@ struct GroupTileSource<C: GroupCodec>: KVTileSource {
         valueBlocks + (g * kvHeads + h) * codec.valueBlockBytes
     }
 
-    func loadKeys(kvHead: Int, start: Int, count: Int, into dst: UnsafeMutablePointer<Float>, queryRows: Int) -> Bool {
-        if start < quantized {
-            return codec.decodeKeys(keyBlock(start / PackedAttention.tile, kvHead), count: count, into: dst, queryRows: queryRows)
-        }
+    /// Float16 rows `start..<start+count` of one kv head, from the sink or the residual.
+    @inline(__always) private func loadRows(_ rows: UnsafePointer<Float16>, kvHead: Int, start: Int, count: Int,
+                                            into dst: UnsafeMutablePointer<Float>) {
         let kvw = kvHeads * headDim
-        for i in 0..<count {
-            Float16.load(residualKeys + (start - quantized + i) * kvw + kvHead * headDim, dst + i * headDim, count: headDim)
+        for i in 0..<count { Float16.load(rows + (start + i) * kvw + kvHead * headDim, dst + i * headDim, count: headDim) }
+    }
+
+    func loadKeys(kvHead: Int, start: Int, count: Int, into dst: UnsafeMutablePointer<Float>, queryRows: Int) -> Bool {
+        if start < sink {
+            loadRows(sinkKeys, kvHead: kvHead, start: start, count: count, into: dst)
+            return false
         }
+        if start < sink + quantized {
+            return codec.decodeKeys(keyBlock((start - sink) / PackedAttention.tile, kvHead), count: count, into: dst, queryRows: queryRows)
+        }
+        loadRows(residualKeys, kvHead: kvHead, start: start - sink - quantized, count: count, into: dst)
         return false
     }
 
     func mapQueries(kvHead: Int, start: Int, _ queries: UnsafePointer<Float>, rows: Int, into dst: UnsafeMutablePointer<Float>) {
-        codec.mapQueries(keyBlock(start / PackedAttention.tile, kvHead), queries, rows: rows, into: dst)
+        codec.mapQueries(keyBlock((start - sink) / PackedAttention.tile, kvHead), queries, rows: rows, into: dst)
     }
 
     func loadValues(kvHead: Int, start: Int, count: Int, into dst: UnsafeMutablePointer<Float>) {
-        if start < quantized {
-            let g = start / PackedAttention.tile
+        if start < sink {
+            loadRows(sinkValues, kvHead: kvHead, start: start, count: count, into: dst)
+            return
+        }
+        if start < sink + quantized {
+            let g = (start - sink) / PackedAttention.tile
             let mask = masks?[g] ?? 0
             let prot = protectedRows.map { $0 + Int(starts![g]) * protectedStride + kvHead * codec.protectedRowBytes }
             codec.decodeValues(valueBlock(g, kvHead), count: count, protectedMask: mask, protectedRows: prot,
                                protectedStride: protectedStride, into: dst)
             return
         }
-        let kvw = kvHeads * headDim
-        for i in 0..<count {
-            Float16.load(residualValues + (start - quantized + i) * kvw + kvHead * headDim, dst + i * headDim, count: headDim)
-        }
+        loadRows(residualValues, kvHead: kvHead, start: start - sink - quantized, count: count, into: dst)
     }
 }

@@ -54,9 +54,10 @@ import Darwin
 public final class VidKVCache: KVCache {
     let store: GroupedStore<VidKVCodec>
 
-    /// `residual`: recent tokens kept in Float16 (VidKV: 128).
-    public init(shape: KVCacheShape, residual: Int = 128) {
-        store = GroupedStore(shape: shape, codec: VidKVCodec(headDim: shape.headDim), residual: residual)
+    /// `residual`: recent tokens kept in Float16 (VidKV: 128). `sink`: leading tokens kept in
+    /// Float16, 0 or a multiple of 32 (see `GroupedStore`; the published format has none).
+    public init(shape: KVCacheShape, residual: Int = 128, sink: Int = 32) {
+        store = GroupedStore(shape: shape, codec: VidKVCodec(headDim: shape.headDim), residual: residual, sink: sink)
     }
 
     public var shape: KVCacheShape { store.shape }
