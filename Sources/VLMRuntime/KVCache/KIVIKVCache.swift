@@ -19,34 +19,14 @@
 /// which per-channel key groups isolate; values have no such structure and errors in them mix
 /// per token, so per-token groups suit them. 6 bits per key+value pair against 32 for f16 (0.19),
 /// plus the residual.
-public final class KIVIKVCache: KVCache {
+public final class KIVIKVCache: PackedKVCache {
     let store: GroupedStore<KIVICodec>
 
     /// `residual`: recent tokens kept in Float16 (KIVI uses 32...128). `sink`: leading tokens kept in
     /// Float16, 0 or a multiple of 32 (see `GroupedStore`; the published format has none).
     public init(shape: KVCacheShape, residual: Int = 128, sink: Int = 32) {
         store = GroupedStore(shape: shape, codec: KIVICodec(headDim: shape.headDim), residual: residual, sink: sink)
-    }
-
-    public var shape: KVCacheShape { store.shape }
-    public var typeName: String { "kivi2" }
-    public func count(layer: Int) -> Int { store.count(layer: layer) }
-    /// Packed codes, mins and scales of the quantized groups plus the Float16 residual rows.
-    public var storedBytes: Int { store.storedBytes }
-
-    public func append(layer: Int, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, tokens: Int) throws {
-        try store.append(layer: layer, keys: keys, values: values, tokens: tokens)
-    }
-    public func attend(layer: Int, queries: UnsafePointer<Float>, tokens: Int, scale: Float, window: Int?,
-                       output: UnsafeMutablePointer<Float>) {
-        store.attend(layer: layer, queries: queries, tokens: tokens, scale: scale, window: window, output: output)
-    }
-    public func truncate(to position: Int) { store.truncate(to: position) }
-}
-
-extension KIVIKVCache: ReconstructibleKVCache {
-    func reconstruct(layer: Int, position: Int, keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>) {
-        store.reconstruct(layer: layer, position: position, keys: keys, values: values)
+        super.init(store, typeName: "kivi2")
     }
 }
 

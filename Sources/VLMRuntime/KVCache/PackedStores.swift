@@ -11,6 +11,48 @@ protocol ReconstructibleKVCache: KVCache {
     func reconstruct(layer: Int, position: Int, keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>)
 }
 
+/// What a packed format's storage does; the caches below are thin names over one of these.
+protocol PackedStore: AnyObject {
+    var shape: KVCacheShape { get }
+    var storedBytes: Int { get }
+    func count(layer: Int) -> Int
+    func append(layer: Int, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, tokens: Int) throws
+    func attend(layer: Int, queries: UnsafePointer<Float>, tokens: Int, scale: Float, window: Int?,
+                output: UnsafeMutablePointer<Float>)
+    func truncate(to position: Int)
+    func reconstruct(layer: Int, position: Int, keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>)
+}
+
+/// The `KVCache` protocol over a packed store, written once for q8, q4, kivi2 and vidkv: each
+/// of those is a subclass that chooses its store (the format) and its name, and documents the
+/// format. Not subclassable outside the module.
+public class PackedKVCache: KVCache, ReconstructibleKVCache {
+    private let packed: any PackedStore
+    public let typeName: String
+
+    init(_ packed: any PackedStore, typeName: String) {
+        self.packed = packed
+        self.typeName = typeName
+    }
+
+    public var shape: KVCacheShape { packed.shape }
+    public func count(layer: Int) -> Int { packed.count(layer: layer) }
+    /// The packed bytes: codes, scales and whatever the format keeps unquantized.
+    public var storedBytes: Int { packed.storedBytes }
+
+    public func append(layer: Int, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, tokens: Int) throws {
+        try packed.append(layer: layer, keys: keys, values: values, tokens: tokens)
+    }
+    public func attend(layer: Int, queries: UnsafePointer<Float>, tokens: Int, scale: Float, window: Int?,
+                       output: UnsafeMutablePointer<Float>) {
+        packed.attend(layer: layer, queries: queries, tokens: tokens, scale: scale, window: window, output: output)
+    }
+    public func truncate(to position: Int) { packed.truncate(to: position) }
+    func reconstruct(layer: Int, position: Int, keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>) {
+        packed.reconstruct(layer: layer, position: position, keys: keys, values: values)
+    }
+}
+
 // MARK: - Per-token formats (q8, q4)
 
 /// A format that packs each token's key (or value) row of one kv head on its own.
@@ -23,7 +65,7 @@ protocol RowCodec {
 
 /// Storage shared by the per-token formats: per layer, contiguous [token][kvHead][packed row]
 /// key and value buffers. Truncation is exact (whole rows are dropped).
-final class RowPackedStore<C: RowCodec> {
+final class RowPackedStore<C: RowCodec>: PackedStore {
     let shape: KVCacheShape
     /// Bytes of one kv head's packed row, and of one token (all kv heads).
     let headBytes: Int, rowBytes: Int
@@ -154,7 +196,7 @@ protocol GroupCodec {
 /// `truncate` drops whole groups; a truncation point inside a quantized group dequantizes that
 /// group's kept tokens back into the residual (re-quantized later, with the group they join,
 /// when they leave it again).
-final class GroupedStore<C: GroupCodec> {
+final class GroupedStore<C: GroupCodec>: PackedStore {
     static var groupSize: Int { 32 }
 
     final class Layer {

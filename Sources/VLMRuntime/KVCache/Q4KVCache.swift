@@ -14,30 +14,12 @@
 ///
 /// Why: 0.28 of the f16 cache's memory with llama.cpp's well-known q4_0 accuracy; per-token
 /// blocks need no residual buffer and truncate exactly.
-public final class Q4KVCache: KVCache {
+public final class Q4KVCache: PackedKVCache {
     let store: RowPackedStore<Q4Codec>
 
-    public init(shape: KVCacheShape) { store = RowPackedStore(shape: shape) }
-
-    public var shape: KVCacheShape { store.shape }
-    public var typeName: String { "q4" }
-    public func count(layer: Int) -> Int { store.count(layer: layer) }
-    /// Scales and codes of every cached row.
-    public var storedBytes: Int { store.storedBytes }
-
-    public func append(layer: Int, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, tokens: Int) throws {
-        try store.append(layer: layer, keys: keys, values: values, tokens: tokens)
-    }
-    public func attend(layer: Int, queries: UnsafePointer<Float>, tokens: Int, scale: Float, window: Int?,
-                       output: UnsafeMutablePointer<Float>) {
-        store.attend(layer: layer, queries: queries, tokens: tokens, scale: scale, window: window, output: output)
-    }
-    public func truncate(to position: Int) { store.truncate(to: position) }
-}
-
-extension Q4KVCache: ReconstructibleKVCache {
-    func reconstruct(layer: Int, position: Int, keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>) {
-        store.reconstruct(layer: layer, position: position, keys: keys, values: values)
+    public init(shape: KVCacheShape) {
+        store = RowPackedStore(shape: shape)
+        super.init(store, typeName: "q4")
     }
 }
 

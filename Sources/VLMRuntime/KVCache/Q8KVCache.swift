@@ -11,30 +11,12 @@
 /// Why: the simplest packed cache, almost lossless (relative error <= 1/254 of the block's
 /// largest value), and a baseline for the lower-bit formats. Per-token blocks need no residual
 /// buffer and truncate exactly.
-public final class Q8KVCache: KVCache {
+public final class Q8KVCache: PackedKVCache {
     let store: RowPackedStore<Q8Codec>
 
-    public init(shape: KVCacheShape) { store = RowPackedStore(shape: shape) }
-
-    public var shape: KVCacheShape { store.shape }
-    public var typeName: String { "q8" }
-    public func count(layer: Int) -> Int { store.count(layer: layer) }
-    /// Scales and codes of every cached row.
-    public var storedBytes: Int { store.storedBytes }
-
-    public func append(layer: Int, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, tokens: Int) throws {
-        try store.append(layer: layer, keys: keys, values: values, tokens: tokens)
-    }
-    public func attend(layer: Int, queries: UnsafePointer<Float>, tokens: Int, scale: Float, window: Int?,
-                       output: UnsafeMutablePointer<Float>) {
-        store.attend(layer: layer, queries: queries, tokens: tokens, scale: scale, window: window, output: output)
-    }
-    public func truncate(to position: Int) { store.truncate(to: position) }
-}
-
-extension Q8KVCache: ReconstructibleKVCache {
-    func reconstruct(layer: Int, position: Int, keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>) {
-        store.reconstruct(layer: layer, position: position, keys: keys, values: values)
+    public init(shape: KVCacheShape) {
+        store = RowPackedStore(shape: shape)
+        super.init(store, typeName: "q8")
     }
 }
 

@@ -51,20 +51,15 @@ import Darwin
 ///
 /// Why: video LLMs cache thousands of visual tokens; 2-bit KV barely hurts them and VidKV
 /// reports almost no loss at K 1.5 / V 1.58 bits (LLaVA-OV-7B, Qwen2.5-VL-7B).
-public final class VidKVCache: KVCache {
+public final class VidKVCache: PackedKVCache {
     let store: GroupedStore<VidKVCodec>
 
     /// `residual`: recent tokens kept in Float16 (VidKV: 128). `sink`: leading tokens kept in
     /// Float16, 0 or a multiple of 32 (see `GroupedStore`; the published format has none).
     public init(shape: KVCacheShape, residual: Int = 128, sink: Int = 32) {
         store = GroupedStore(shape: shape, codec: VidKVCodec(headDim: shape.headDim), residual: residual, sink: sink)
+        super.init(store, typeName: "vidkv")
     }
-
-    public var shape: KVCacheShape { store.shape }
-    public var typeName: String { "vidkv" }
-    public func count(layer: Int) -> Int { store.count(layer: layer) }
-    /// Packed blocks, protection masks and protected rows, plus the Float16 residual rows.
-    public var storedBytes: Int { store.storedBytes }
 
     /// Marks token positions (the same in every layer) whose values are kept at 2 bits instead
     /// of ternary. Adds to earlier marks. It takes effect when a position's group is quantized,
@@ -76,20 +71,6 @@ public final class VidKVCache: KVCache {
     public func clearProtectedTokens() { store.protected.removeAll() }
     public var protectedTokens: Set<Int> { store.protected }
 
-    public func append(layer: Int, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, tokens: Int) throws {
-        try store.append(layer: layer, keys: keys, values: values, tokens: tokens)
-    }
-    public func attend(layer: Int, queries: UnsafePointer<Float>, tokens: Int, scale: Float, window: Int?,
-                       output: UnsafeMutablePointer<Float>) {
-        store.attend(layer: layer, queries: queries, tokens: tokens, scale: scale, window: window, output: output)
-    }
-    public func truncate(to position: Int) { store.truncate(to: position) }
-}
-
-extension VidKVCache: ReconstructibleKVCache {
-    func reconstruct(layer: Int, position: Int, keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>) {
-        store.reconstruct(layer: layer, position: position, keys: keys, values: values)
-    }
 }
 
 struct VidKVCodec: GroupCodec {
