@@ -18,14 +18,18 @@ struct ReducerBenchCommand: ParsableCommand {
     @Option(help: "Video mode: frames of 196 tokens (LLaVA-OneVision pooling); compares none with DyCoke.") var videoFrames: Int?
     @Option(help: "Video mode: greedy tokens decoded.") var genTokens = 512
     @Option(help: "Video mode: DyCoke options as key=value, comma-separated.") var dycoke = ""
+    @Option(help: "How the LLM's random weights are stored: f32 or q8_0.") var llmWeights = "f32"
 
     func run() throws {
         try CommandRunner.run(json: false) {
             Parallel.threadCount = threads ?? System.coreCount
             let budgets = keep.split(separator: ",").compactMap { Int($0) }
             let names = reducers.split(separator: ",").map(String.init)
-            Log.info("building a random LLaVA-OneVision-0.5B-shaped model (SigLIP-so400m 384 px + Qwen2-0.5B, float32)...")
-            let bench = try ReducerBenchmark.onevision05B()
+            Log.info("building a random LLaVA-OneVision-0.5B-shaped model (SigLIP-so400m 384 px + Qwen2-0.5B, LLM weights \(llmWeights))...")
+            guard let weightType = ["f32": GGMLType.f32, "q8_0": .q8_0][llmWeights] else {
+                throw VLMError.usage("--llm-weights must be f32 or q8_0")
+            }
+            let bench = try ReducerBenchmark.onevision05B(llmWeights: weightType)
             let side = bench.encoder.config.imageSize
             var rng = SeededGenerator(seed: 9)
             let pixels = PixelBatch(data: (0..<(3 * side * side)).map { _ in rng.nextUnit() * 2 - 1 }, count: 1, height: side, width: side)

@@ -201,4 +201,22 @@ final class QuantDotTests: XCTestCase {
             }
         }
     }
+
+    /// `WeightMatrix.q8_0` quantizes float rows into q8_0 blocks that dequantize within half a
+    /// step of the input (|x - d*q| <= d/2, d = amax/127 rounded up to Float16).
+    func testQ8_0FromFloatsWithinHalfStep() {
+        var rng = Rng(state: 77)
+        let rows = 5, cols = 96
+        let x = (0..<(rows * cols)).map { _ in rng.uniform(-2, 2) }
+        let w = WeightMatrix.q8_0(rows: rows, cols: cols, floats: x)
+        XCTAssertEqual(w.type, .q8_0)
+        XCTAssertEqual(w.rowBytes, cols / 32 * 34)
+        var y = [Float](repeating: .nan, count: rows * cols)
+        y.withUnsafeMutableBufferPointer { w.dequantizeRows(0..<rows, into: $0.baseAddress!) }
+        for b in 0..<(rows * cols / 32) {
+            let block = x[(b * 32)..<(b * 32 + 32)]
+            let d = Float(Float16(block.map(abs).max()! / 127).nextUp)   // an upper bound of the stored d
+            for i in block.indices { XCTAssertLessThanOrEqual(abs(x[i] - y[i]), d / 2 + 1e-6, "block \(b) index \(i)") }
+        }
+    }
 }

@@ -28,6 +28,23 @@ public struct WeightMatrix: @unchecked Sendable {
         self.init(type: .f32, rows: rows, cols: cols, data: UnsafeRawPointer(storage.pointer), owner: storage)
     }
 
+    /// A float32 matrix quantized to llama.cpp's q8_0 blocks (a Float16 scale and 32 Int8 codes
+    /// per 32 values, the scale rounded up: |x - d*q| <= d/2), as a GGUF converter would store
+    /// it. For benchmarks of model shapes with random weights at the precision people run.
+    public static func q8_0(rows: Int, cols: Int, floats: [Float]) -> WeightMatrix {
+        precondition(floats.count == rows * cols && cols % GGMLType.q8_0.blockSize == 0)
+        let rowBytes = cols / GGMLType.q8_0.blockSize * GGMLType.q8_0.blockBytes
+        let storage = ByteStorage(count: rows * rowBytes)
+        let dst = storage.pointer
+        floats.withUnsafeBufferPointer { src in
+            let x = src.baseAddress!
+            Parallel.forRange(rows) { start, end in
+                for r in start..<end { Q8Codec.encode(x + r * cols, count: cols, to: dst + r * rowBytes) }
+            }
+        }
+        return WeightMatrix(type: .q8_0, rows: rows, cols: cols, data: UnsafeRawPointer(dst), owner: storage)
+    }
+
     public func dequantizeRows(_ range: Range<Int>, into dst: UnsafeMutablePointer<Float>) {
         Dequantize.row(type, data + range.lowerBound * rowBytes, dst, count: range.count * cols)
     }
@@ -102,6 +119,12 @@ public struct WeightMatrix: @unchecked Sendable {
 }
 
 /// Owned float storage for `WeightMatrix(rows:cols:floats:)`.
+final class ByteStorage {
+    let pointer: UnsafeMutableRawPointer
+    init(count: Int) { pointer = .allocate(byteCount: max(1, count), alignment: 64) }
+    deinit { pointer.deallocate() }
+}
+
 final class FloatStorage {
     let pointer: UnsafeMutablePointer<Float>
     init(_ values: [Float]) {

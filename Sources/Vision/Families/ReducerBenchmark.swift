@@ -19,20 +19,26 @@ public final class ReducerBenchmark {
 
     /// LLaVA-OneVision-0.5B's shapes: SigLIP-so400m at 384 px (729 tokens), a 2-layer GELU
     /// projector 1152 -> 896, Qwen2-0.5B (24 layers, 896 wide, 14 heads, 2 KV heads).
-    public static func onevision05B(textTokens: Int = 24) throws -> ReducerBenchmark {
+    /// `llmWeights`: how the LLM's matrices are stored, `.f32` or `.q8_0` (as a Q8_0 GGUF holds
+    /// them; decoding then reads a quarter of the bytes per token).
+    public static func onevision05B(textTokens: Int = 24, llmWeights: GGMLType = .f32) throws -> ReducerBenchmark {
         let vision = ViTConfig.presets["siglip-so400m-384"]!
         var llm = DecoderConfig(family: .qwen2, hiddenSize: 896, layerCount: 24, headCount: 14, kvHeadCount: 2, headDim: 64,
                                 intermediateSize: 4864, vocabSize: 151_936, contextLength: 32_768, rmsNormEps: 1e-6,
                                 activation: .silu, ropeTheta: 1_000_000, ropeLayout: .splitHalf)
         llm.hasQKVBias = true
-        return try ReducerBenchmark(vision: vision, llm: llm, textTokens: textTokens)
+        return try ReducerBenchmark(vision: vision, llm: llm, textTokens: textTokens, llmWeights: llmWeights)
     }
 
-    init(vision: ViTConfig, llm c: DecoderConfig, textTokens: Int) throws {
+    init(vision: ViTConfig, llm c: DecoderConfig, textTokens: Int, llmWeights: GGMLType = .f32) throws {
+        guard llmWeights == .f32 || llmWeights == .q8_0 else { throw VLMError.usage("benchmark LLM weights must be f32 or q8_0") }
         encoder = try ViTEncoder.random(vision, seed: 3)
         var rng = SeededGenerator(seed: 5)
         func values(_ n: Int, _ std: Float) -> [Float] { (0..<n).map { _ in (rng.nextUnit() * 2 - 1) * std * 1.7 } }
-        func matrix(_ rows: Int, _ cols: Int) -> WeightMatrix { WeightMatrix(rows: rows, cols: cols, floats: values(rows * cols, 0.02)) }
+        func matrix(_ rows: Int, _ cols: Int) -> WeightMatrix {
+            llmWeights == .q8_0 ? .q8_0(rows: rows, cols: cols, floats: values(rows * cols, 0.02))
+                                : WeightMatrix(rows: rows, cols: cols, floats: values(rows * cols, 0.02))
+        }
         projector = MLPProjector(first: try DenseLinear(weight: values(c.hiddenSize * vision.hiddenSize, 0.02), outFeatures: c.hiddenSize,
                                                         inFeatures: vision.hiddenSize, bias: values(c.hiddenSize, 0.02), name: "p1"),
                                  second: try DenseLinear(weight: values(c.hiddenSize * c.hiddenSize, 0.02), outFeatures: c.hiddenSize,
