@@ -41,8 +41,8 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "With --sweep: write a plot of accuracy against visual tokens kept (SVG).")
     var plot: String?
 
-    @Flag(help: "Include the video questions (needs a video-capable model).")
-    var videos = false
+    @Option(help: "Which questions: images, videos (needs a video-capable model) or all.")
+    var media: String = "images"
 
     @Option(help: "Write every reply with its verdict as JSON lines (for inspection).")
     var replies: String?
@@ -52,6 +52,7 @@ struct EvalCommand: ParsableCommand {
         if let s = scenes, s < 1 { throw ValidationError("--scenes must be at least 1") }
         if let p = perTask, p < 1 { throw ValidationError("--per-task must be at least 1") }
         guard answerTokens >= 1 else { throw ValidationError("--answer-tokens must be at least 1") }
+        guard ["images", "videos", "all"].contains(media) else { throw ValidationError("--media must be images, videos or all") }
         if plot != nil && !sweep { throw ValidationError("--plot needs --sweep") }
         _ = try sweepRatios()
     }
@@ -78,7 +79,7 @@ struct EvalCommand: ParsableCommand {
         try CommandRunner.run(json: common.json) {
             common.applyThreads()
             var questions = ShapesBench.subset(try ShapesBench.load(directory: data), perTask: perTask, scenes: scenes)
-            if !videos { questions = questions.filter { !$0.isVideo } }
+            if media != "all" { questions = questions.filter { $0.isVideo == (media == "videos") } }
             guard !questions.isEmpty else { throw VLMError.usage("no questions selected in \(data)") }
             let runner = try VisionRunner(common: common)
             var settings: [Setting] = [Setting(reducer: common.reducer, ratio: common.keepRatio)]
@@ -155,9 +156,11 @@ struct EvalCommand: ParsableCommand {
             visualTokens += embedding.count
             scenes += 1
             for q in qs {
+                // The cache as `vlm ask` makes it (VidKV's protection, DyCoke's stage 2), and the
+                // whole prompt prefilled per question, so the answers are exactly what a user gets.
                 let (ids, embeddings) = try model.promptInputs(text: q.question, images: [embedding])
-                let reply = try generator.generate(promptTokens: ids, promptEmbeddings: embeddings,
-                                                   cache: decoder.makeCache(runner.common.kvCacheType), options: options) { _ in }.text
+                let cache = runner.makeCache(ids: ids, embeddings: embeddings, common: runner.common, decoder: decoder, quiet: true)
+                let reply = try generator.generate(promptTokens: ids, promptEmbeddings: embeddings, cache: cache, options: options).text
                 record(q, reply: reply, table: &table, log: replyLog, setting: setting)
                 done += 1
             }

@@ -132,10 +132,10 @@ final class VisionRunner {
 
     /// VidKV's semantic token protection: the `fraction` of visual positions whose embeddings
     /// agree most with the prompt's text (dot product with the mean text-token embedding).
-    static func textRelevantTokens(_ prepared: Prepared, span: Range<Int>, width d: Int, fraction: Double) -> Set<Int> {
-        let textPositions = (0..<prepared.ids.count).filter { !span.contains($0) }
+    static func textRelevantTokens(ids: [Int32], embeddings: [Float], span: Range<Int>, width d: Int, fraction: Double) -> Set<Int> {
+        let textPositions = (0..<ids.count).filter { !span.contains($0) }
         guard !textPositions.isEmpty else { return [] }
-        return prepared.embeddings.withUnsafeBufferPointer { e -> Set<Int> in
+        return embeddings.withUnsafeBufferPointer { e -> Set<Int> in
             var mean = [Float](repeating: 0, count: d)
             for p in textPositions { for i in 0..<d { mean[i] += e[p * d + i] } }
             var scored: [(position: Int, score: Float)] = []
@@ -157,25 +157,34 @@ final class VisionRunner {
         return first..<(last + 1)
     }
 
+    /// The KV cache one prompt is answered with: the `--kv-cache` type, VidKV's protection of
+    /// the visual tokens most related to the text, and DyCoke's dynamic pruning (stage 2) when
+    /// the reducer is DyCoke.
+    func makeCache(ids: [Int32], embeddings: [Float], common: CommonOptions, decoder: DecoderModel, quiet: Bool = false) -> KVCache {
+        let cache = decoder.makeCache(common.kvCacheType)
+        if let vidkv = cache as? VidKVCache, let span = visualSpan(ids) {
+            vidkv.protectTokens(Self.textRelevantTokens(ids: ids, embeddings: embeddings, span: span,
+                                                        width: decoder.config.hiddenSize, fraction: 0.2))
+        }
+        if let dycoke = try? common.reduction(encoderLayers: model.encoder.layerCount)?.reducer as? DyCokeReducer,
+           let span = visualSpan(ids) {
+            // DyCoke stage 2: decoding attends to a dynamic keep set of the visual tokens.
+            if let pruned = DyCokeKVCache(base: cache, visual: span, layer: min(dycoke.pruneLayer, decoder.config.layerCount - 1),
+                                          pruneRatio: dycoke.pruneRatio, threshold: dycoke.threshold) {
+                return pruned
+            } else if !quiet {
+                Log.warn("dycoke: dynamic KV pruning needs an f32 or f16 cache; only the temporal merging applies with --kv-cache \(common.kvCache)")
+            }
+        }
+        return cache
+    }
+
     /// The last stage: prefill and generate on `decoder` (the model's own, or a sibling for a
     /// concurrent worker), then the result record with every stage's timing.
     func generate(_ prepared: Prepared, media: String?, prompt: String, common: CommonOptions, decoder: DecoderModel,
                   start: Double, quiet: Bool = false, isCancelled: () -> Bool = { false },
                   onText: ((String) -> Void)? = nil) throws -> ResultRecord {
-        var cache = decoder.makeCache(common.kvCacheType)
-        if let vidkv = cache as? VidKVCache, let span = visualSpan(prepared.ids) {
-            vidkv.protectTokens(Self.textRelevantTokens(prepared, span: span, width: decoder.config.hiddenSize, fraction: 0.2))
-        }
-        if let dycoke = try? common.reduction(encoderLayers: model.encoder.layerCount)?.reducer as? DyCokeReducer,
-           let span = visualSpan(prepared.ids) {
-            // DyCoke stage 2: decoding attends to a dynamic keep set of the visual tokens.
-            if let pruned = DyCokeKVCache(base: cache, visual: span, layer: min(dycoke.pruneLayer, decoder.config.layerCount - 1),
-                                          pruneRatio: dycoke.pruneRatio, threshold: dycoke.threshold) {
-                cache = pruned
-            } else if !quiet {
-                Log.warn("dycoke: dynamic KV pruning needs an f32 or f16 cache; only the temporal merging applies with --kv-cache \(common.kvCache)")
-            }
-        }
+        let cache = makeCache(ids: prepared.ids, embeddings: prepared.embeddings, common: common, decoder: decoder, quiet: quiet)
         let options = GenerationOptions(maxTokens: common.maxTokens, sampling: common.sampling, stopStrings: common.stop)
         let generator = TextGenerator(model: decoder, tokenizer: model.language.tokenizer)
         let result = try generator.generate(promptTokens: prepared.ids, promptEmbeddings: prepared.embeddings, cache: cache,
