@@ -17,13 +17,8 @@ final class DefaultModelParityTests: XCTestCase {
     }
 
     func modelDirectory() throws -> String {
-        let path = ModelLocator.modelsDirectory + "/shapes-vlm"
-        if ModelLocator.fileExists(path + "/model.safetensors") { return path }
-        if ProcessInfo.processInfo.environment["VLM_REQUIRE_MODELS"] == "1" {
-            XCTFail("\(path) is missing; run scripts/setup.sh")
-            throw VLMError.badInput("missing \(path)")
-        }
-        throw XCTSkip("\(path) not installed (run scripts/setup.sh)")
+        _ = try installedModel("shapes-vlm/model.safetensors")
+        return ModelLocator.modelsDirectory + "/shapes-vlm"
     }
 
     func testLogitsMatchTransformers() throws {
