@@ -154,12 +154,12 @@ final class ChatService: @unchecked Sendable {
         if request.stream {
             let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream()
             continuation.onTermination = { _ in cancelled.value = true }
-            func event(_ object: Any) {
+            @Sendable func event(_ object: Any) {
                 if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) {
                     continuation.yield(ByteBuffer(string: "data: " + String(decoding: data, as: UTF8.self) + "\n\n"))
                 }
             }
-            func chunk(_ delta: [String: Any], _ finish: String?) -> [String: Any] {
+            @Sendable func chunk(_ delta: [String: Any], _ finish: String?) -> [String: Any] {
                 ["id": id, "object": "chat.completion.chunk", "created": created, "model": modelID,
                  "choices": [["index": 0, "delta": delta, "finish_reason": finish.map { $0 as Any } ?? NSNull()]]]
             }
