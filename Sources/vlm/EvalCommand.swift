@@ -85,7 +85,7 @@ struct EvalCommand: ParsableCommand {
             var settings: [Setting] = [Setting(reducer: common.reducer, ratio: common.keepRatio)]
             if sweep {
                 let names = reducers.map { $0.split(separator: ",").map(String.init) }
-                    ?? ReducerRegistry.names.filter { $0 != "none" }
+                    ?? ReducerRegistry.names.filter { $0 != "none" && !ReducerRegistry.sizesItself.contains($0) }   // dycoke: video only
                 settings = [Setting(reducer: "none", ratio: nil)]
                 for name in names { for r in try sweepRatios() { settings.append(Setting(reducer: name, ratio: r)) } }
             } else if common.reducer != "none" && common.keep != nil {
@@ -105,8 +105,10 @@ struct EvalCommand: ParsableCommand {
                 runner.common = options
                 let outcome = try evaluate(questions, runner: runner, setting: setting, replyLog: replyLog)
                 outcomes.append(outcome)
-                Log.info(String(format: "%@: mean image-task accuracy %.1f%% with %.1f visual tokens (%.0f s)",
-                                label(setting), 100 * outcome.table.meanImageAccuracy, outcome.meanVisualTokens, outcome.seconds))
+                let mean = outcome.table.meanVideoAccuracy.map { String(format: "video tasks %.1f%%", 100 * $0) }
+                    ?? String(format: "image tasks %.1f%%", 100 * outcome.table.meanImageAccuracy)
+                Log.info(String(format: "%@: %@ mean accuracy with %.1f visual tokens (%.0f s)",
+                                label(setting), mean, outcome.meanVisualTokens, outcome.seconds))
             }
             try? replyLog?.close()
             if common.json {
@@ -127,7 +129,8 @@ struct EvalCommand: ParsableCommand {
     func label(_ s: Setting) -> String {
         if s.reducer == "none" { return "none" }
         if let r = s.ratio { return String(format: "%@ %.0f%%", s.reducer, r * 100) }
-        return "\(s.reducer) keep \(common.keep ?? 0)"
+        if let k = common.keep { return "\(s.reducer) keep \(k)" }
+        return s.reducer   // a reducer that sizes itself (dycoke)
     }
 
     /// Encodes each scene once (reduced as the setting says), then asks each of its questions.
@@ -184,15 +187,19 @@ struct EvalCommand: ParsableCommand {
     func markdownTable(_ outcomes: [Outcome]) -> String {
         var metrics: [String] = []
         for o in outcomes { for r in o.table.rows where !metrics.contains(r.metric) { metrics.append(r.metric) } }
-        var s = "| setting | visual tokens | " + metrics.joined(separator: " | ") + " | mean (image tasks) |\n"
-        s += "|---|---:|" + String(repeating: "---:|", count: metrics.count + 1) + "\n"
+        let images = metrics.contains { !$0.hasPrefix("video") }, videos = metrics.contains { $0.hasPrefix("video") }
+        var s = "| setting | visual tokens | " + metrics.joined(separator: " | ")
+            + (images ? " | mean (image tasks)" : "") + (videos ? " | mean (video tasks)" : "") + " |\n"
+        s += "|---|---:|" + String(repeating: "---:|", count: metrics.count + (images ? 1 : 0) + (videos ? 1 : 0)) + "\n"
         for o in outcomes {
             s += "| \(label(o.setting)) | " + String(format: "%.1f", o.meanVisualTokens) + " | "
             s += metrics.map { m in
                 guard let r = o.table.rows.first(where: { $0.metric == m }) else { return "" }
                 return String(format: "%.1f%% (%d/%d)", 100 * Double(r.correct) / Double(max(r.total, 1)), r.correct, r.total)
             }.joined(separator: " | ")
-            s += " | " + String(format: "%.1f%%", 100 * o.table.meanImageAccuracy) + " |\n"
+            if images { s += " | " + String(format: "%.1f%%", 100 * o.table.meanImageAccuracy) }
+            if videos { s += " | " + String(format: "%.1f%%", 100 * (o.table.meanVideoAccuracy ?? 0)) }
+            s += " |\n"
         }
         return s
     }
@@ -202,7 +209,8 @@ struct EvalCommand: ParsableCommand {
             var accuracy: [String: Any] = [:]
             for r in o.table.rows { accuracy[r.metric] = ["correct": r.correct, "total": r.total] }
             var row: [String: Any] = ["reducer": o.setting.reducer, "visual_tokens": o.meanVisualTokens, "accuracy": accuracy,
-                                      "mean_image_accuracy": o.table.meanImageAccuracy, "seconds": o.seconds,
+                                      "mean_image_accuracy": o.table.meanImageAccuracy,
+                                      "mean_video_accuracy": o.table.meanVideoAccuracy.map { $0 as Any } ?? NSNull(), "seconds": o.seconds,
                                       "kv_cache": common.kvCache]
             if let r = o.setting.ratio { row["keep_ratio"] = r }
             return row

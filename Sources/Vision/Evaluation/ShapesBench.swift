@@ -166,9 +166,16 @@ public struct AccuracyTable: Sendable {
     }
 
     /// Mean accuracy over the image tasks (every row but the unseen-style and video rows).
-    public var meanImageAccuracy: Double {
-        let image = rows.filter { !$0.metric.hasPrefix("video") && !$0.metric.hasPrefix("unseen") }
-        guard !image.isEmpty else { return 0 }
-        return image.reduce(0) { $0 + Double($1.correct) / Double(max($1.total, 1)) } / Double(image.count)
+    public var meanImageAccuracy: Double { mean(rows.filter { !$0.metric.hasPrefix("video") && !$0.metric.hasPrefix("unseen") }) }
+
+    /// Mean accuracy over the video tasks; nil when there are none.
+    public var meanVideoAccuracy: Double? {
+        let video = rows.filter { $0.metric.hasPrefix("video") }
+        return video.isEmpty ? nil : mean(video)
+    }
+
+    private func mean(_ selected: [(metric: String, correct: Int, total: Int)]) -> Double {
+        guard !selected.isEmpty else { return 0 }
+        return selected.reduce(0) { $0 + Double($1.correct) / Double(max($1.total, 1)) } / Double(selected.count)
     }
 }
