@@ -40,7 +40,7 @@ public struct DyCokeReducer: TokenReducer {
     }
 
     /// Tokens a pruned frame keeps out of `n`.
-    public func keptPerPrunedFrame(_ n: Int) -> Int { max(1, Int((Double(n) * (1 - mergeRatio) + 1e-9).rounded(.down))) }
+    public func keptPerPrunedFrame(_ n: Int) -> Int { DyCokeKVCache.keptCount(n, dropping: mergeRatio) }
 
     /// Visual tokens after merging `frames` frames of `n` tokens: whole window heads plus pruned others.
     public func mergedCount(frames: Int, tokensPerFrame n: Int) -> Int {

@@ -64,7 +64,7 @@ public final class DyCokeKVCache: KVCache {
             steps += 1
             if keep.isEmpty || previous.map({ Self.cosine($0, current) < Float(threshold) }) ?? true {
                 recomputations += 1
-                let k = max(1, Int((Double(visual.count) * (1 - pruneRatio) + 1e-9).rounded(.down)))
+                let k = Self.keptCount(visual.count, dropping: pruneRatio)
                 let top = (0..<current.count).sorted { current[$0] != current[$1] ? current[$0] > current[$1] : $0 < $1 }.prefix(k)
                 let keptVisual = Set(top.map { $0 + visual.lowerBound })
                 keep = (0..<cached).filter { !visual.contains($0) || keptVisual.contains($0) }.map(Int32.init)
@@ -87,6 +87,13 @@ public final class DyCokeKVCache: KVCache {
     /// Positions generated since the keep set was made are text: always attended.
     private func extendKeep(to cached: Int) {
         if let last = keep.last, Int(last) + 1 < cached { keep += ((Int(last) + 1)..<cached).map(Int32.init) }
+    }
+
+    /// DyCoke's count of what stays when a `fraction` of `n` tokens is dropped (frames in stage
+    /// 1, visual tokens in stage 2): floor((1 - fraction) * n), at least 1. The 1e-9 keeps
+    /// products that are whole in exact arithmetic whole (20 x 0.2 is 3.999... in Double).
+    public static func keptCount(_ n: Int, dropping fraction: Double) -> Int {
+        max(1, Int((Double(n) * (1 - fraction) + 1e-9).rounded(.down)))
     }
 
     static func cosine(_ a: [Float], _ b: [Float]) -> Float {

@@ -118,13 +118,14 @@ public struct WeightMatrix: @unchecked Sendable {
     }
 }
 
-/// Owned float storage for `WeightMatrix(rows:cols:floats:)`.
+/// Owned, 64-byte aligned raw storage for `WeightMatrix.q8_0`.
 final class ByteStorage {
     let pointer: UnsafeMutableRawPointer
     init(count: Int) { pointer = .allocate(byteCount: max(1, count), alignment: 64) }
     deinit { pointer.deallocate() }
 }
 
+/// Owned float storage for `WeightMatrix(rows:cols:floats:)`.
 final class FloatStorage {
     let pointer: UnsafeMutablePointer<Float>
     init(_ values: [Float]) {
