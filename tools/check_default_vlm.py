@@ -1,6 +1,6 @@
 """Reference logits of vlm's default model (weights/shapes-vlm) computed with transformers, for
 Tests/VisionTests/DefaultModelParityTests.swift: DINOv2 (Dinov2Model, last_hidden_state without
-the class token) -> the trained projector -> SmolLM2-135M-Instruct dequantized from the same
+the class token, then the config's vision_feature_extras) -> the trained projector -> SmolLM2-135M-Instruct dequantized from the same
 Q4_1 GGUF, on a fixed image and question, prompt rendered as vlm renders it.
 
 Writes Tests/VisionTests/Fixtures/default_vlm_logits.json: the prompt, the token ids and the
@@ -32,6 +32,17 @@ tok = AutoTokenizer.from_pretrained(MODELS, gguf_file=gguf)
 w = load_file(os.path.join(model_dir, "model.safetensors"))
 with torch.no_grad():
     feats = dino(x).last_hidden_state[0, 1:]
+    extras = cfg.get("vision_feature_extras", [])
+    if extras:
+        # What config.json's vision_feature_extras append: per patch the mean normalized pixel
+        # value per channel, then the patch centre (x, y in [-1, 1]), raster order.
+        assert extras == ["patch_mean_colour", "patch_position"], extras
+        p = 14
+        rows, cols = x.shape[2] // p, x.shape[3] // p
+        mean = x[0, :, :rows * p, :cols * p].reshape(3, rows, p, cols, p).mean((2, 4)).permute(1, 2, 0).reshape(-1, 3)
+        ys = (torch.arange(rows, dtype=torch.float32) + 0.5) / rows * 2 - 1
+        xs = (torch.arange(cols, dtype=torch.float32) + 0.5) / cols * 2 - 1
+        feats = torch.cat([feats, mean, torch.stack([xs.repeat(rows), ys.repeat_interleave(cols)], 1)], 1)
     h = torch.nn.functional.gelu(feats @ w["multi_modal_projector.linear_1.weight"].T + w["multi_modal_projector.linear_1.bias"])
     visual = h @ w["multi_modal_projector.linear_2.weight"].T + w["multi_modal_projector.linear_2.bias"]
     token = cfg["image_token"]

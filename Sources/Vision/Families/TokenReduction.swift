@@ -48,14 +48,15 @@ extension VisionLanguageModel {
     func encodePiece(_ pixels: PixelBatch, index: Int, reduction: TokenReduction?, guidance: ThumbnailGuidance? = nil) throws -> ReducedPiece {
         try Self.encodePiece(pixels, index: index, encoder: encoder, request: featureRequest, reduction: reduction,
                              keepsClassToken: !config.dropsClassToken && config.architecture != .idefics3,
-                             projector: projector, connector: connector, guidance: guidance)
+                             projector: projector, connector: connector, guidance: guidance, extras: config.visionFeatureExtras)
     }
 
     /// The stages of one encoder image, independent of a loaded checkpoint (benchmarks build
     /// random components of published shapes and run exactly this).
     static func encodePiece(_ pixels: PixelBatch, index: Int, encoder: any VisionEncoder, request base: EncoderRequest,
                             reduction: TokenReduction?, keepsClassToken: Bool, projector: MLPProjector?,
-                            connector: PixelShuffleConnector?, guidance: ThumbnailGuidance? = nil) throws -> ReducedPiece {
+                            connector: PixelShuffleConnector?, guidance: ThumbnailGuidance? = nil,
+                            extras: [VisionFeatureExtra] = []) throws -> ReducedPiece {
         var request = base
         let needs = reduction?.reducer.needs ?? ReducerNeeds()
         for a in needs.attention {
@@ -64,13 +65,21 @@ extension VisionLanguageModel {
         }
         if let layer = needs.keysLayer { request.taps.append(EncoderTap(layer: layer, kind: .keys)) }
         let out = try encoder.encode(pixels, index: index, request: request)
-        let d = out.hiddenSize
+        var d = out.hiddenSize
         // The patch tokens (class token set aside: LLaVA's "default" strategy drops it; a
         // "full" strategy keeps it in front, unreduced).
         let hasCLS = out.hasClassToken
         let classRow: [Float]? = hasCLS && keepsClassToken ? Array(out.features[0..<d]) : nil
-        let patches = hasCLS ? Array(out.features[d...]) : out.features
+        var patches = hasCLS ? Array(out.features[d...]) : out.features
         let n = out.gridRows * out.gridCols
+        if !extras.isEmpty {
+            guard classRow == nil, connector == nil else {
+                throw VLMError.unsupported("vision_feature_extras need the class token dropped and an MLP projector")
+            }
+            patches = VisionFeatureExtra.append(extras, to: patches, width: d, pixels: pixels, index: index,
+                                                gridRows: out.gridRows, gridCols: out.gridCols)
+            d += extras.reduce(0) { $0 + $1.width }
+        }
 
         // Attention maps and keys as the reducer declared them.
         func maps(pool: Int) -> [ReducerNeeds.Attention: AttentionMap] {

@@ -49,6 +49,9 @@ public struct VLMConfig {
     /// Apply the vision tower's final layer norm to the selected features
     /// (`vision_feature_layernorm`; DINOv2's own output is post-norm).
     public var visionFeatureLayerNorm: Bool
+    /// Per-patch numbers appended to the patch features before the projector
+    /// (`vision_feature_extras`; vlm's own default model uses them, Hugging Face models do not).
+    public var visionFeatureExtras: [VisionFeatureExtra]
 
     public init(json j: [String: Any], source: String) throws {
         func obj(_ k: String) throws -> [String: Any] {
@@ -69,6 +72,15 @@ public struct VLMConfig {
         visionModelDirectory = j["vision_model_directory"] as? String
         imageToken = j["image_token"] as? String ?? "<image>"
         visionFeatureLayerNorm = j["vision_feature_layernorm"] as? Bool ?? false
+        visionFeatureExtras = try (j["vision_feature_extras"] as? [String] ?? []).map { name in
+            guard let extra = VisionFeatureExtra(rawValue: name) else {
+                throw VLMError.unsupported("\(source): vision_feature_extras entry '\(name)' (supported: \(VisionFeatureExtra.allCases.map(\.rawValue)))")
+            }
+            return extra
+        }
+        if !visionFeatureExtras.isEmpty && architecture != .llava {
+            throw VLMError.unsupported("\(source): vision_feature_extras is implemented for llava models only")
+        }
         // A composed model's text config is the GGUF file's own.
         textConfig = textModelFile != nil ? (j["text_config"] as? [String: Any] ?? [:]) : try obj("text_config")
         visionConfig = try obj("vision_config")

@@ -111,6 +111,11 @@ public final class VisionLanguageModel {
             guard projector!.outFeatures == textHiddenSize else {
                 throw VLMError.badInput("\(directory): projector output \(projector!.outFeatures) != LLM width \(textHiddenSize)")
             }
+            let extrasWidth = config.visionFeatureExtras.reduce(0) { $0 + $1.width }
+            guard projector!.inFeatures == encoder.hiddenSize + extrasWidth else {
+                throw VLMError.badInput("\(directory): projector input \(projector!.inFeatures) != vision width \(encoder.hiddenSize)"
+                                        + (extrasWidth > 0 ? " + \(extrasWidth) feature extras" : ""))
+            }
         }
         if config.architecture == .llavaNext || config.architecture == .llavaOnevision {
             guard let name = ["image_newline", "model.image_newline"].first(where: ck.contains) else {
