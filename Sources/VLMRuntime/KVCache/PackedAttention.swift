@@ -7,13 +7,14 @@ import Darwin
 /// A layer of a packed cache, as the packed attention kernel reads it: `PackedAttention.tile`
 /// positions at a time. Tiles start at multiples of the tile size, which is also the group size
 /// of the grouped formats (KIVI, VidKV), so a tile is either one quantized group or rows of the
-/// full-precision residual buffer, never a mix.
+/// full-precision residual buffer, never a mix (`FreshRowsOverlay` alone mixes, in channel order).
 protocol KVTileSource {
     /// Writes the keys of positions `start..<start+count` of `kvHead` as `count` rows of
     /// `headDim` floats into `dst`. Returns true when the rows are in a basis of the tile's own
     /// (VidKV's transformed channels); the kernel then maps its query vectors with `mapQueries`
     /// before the dot products. `queryRows` (how many query vectors will read the tile) lets a
-    /// source choose the cheaper side to transform.
+    /// source choose the cheaper side to transform; with more query vectors than keys a source
+    /// returns channel order (false).
     func loadKeys(kvHead: Int, start: Int, count: Int, into dst: UnsafeMutablePointer<Float>,
                   queryRows: Int) -> Bool
     /// Maps `rows` query vectors (`headDim` floats each, contiguous) into the basis that

@@ -26,6 +26,10 @@ protocol PackedStore: AnyObject {
 /// The `KVCache` protocol over a packed store, written once for q8, q4, kivi2 and vidkv: each
 /// of those is a subclass that chooses its store (the format) and its name, and documents the
 /// format. Not subclassable outside the module.
+///
+/// Every store stores an append packed at once, but the queries of the tokens that appended it
+/// read those rows exact (`FreshRows`): a prefill attends to the prompt at full precision and
+/// each decode step to its own token, while everything earlier is read from the packed format.
 public class PackedKVCache: KVCache, ReconstructibleKVCache {
     private let packed: any PackedStore
     public let typeName: String
@@ -71,6 +75,7 @@ final class RowPackedStore<C: RowCodec>: PackedStore {
     let headBytes: Int, rowBytes: Int
     private let keys: [GrowableBuffer<UInt8>]
     private let values: [GrowableBuffer<UInt8>]
+    private let fresh: [FreshRows]
 
     init(shape: KVCacheShape) {
         self.shape = shape
@@ -78,6 +83,7 @@ final class RowPackedStore<C: RowCodec>: PackedStore {
         rowBytes = headBytes * shape.kvHeads
         keys = (0..<shape.layers).map { _ in GrowableBuffer() }
         values = (0..<shape.layers).map { _ in GrowableBuffer() }
+        fresh = (0..<shape.layers).map { _ in FreshRows() }
     }
 
     func count(layer: Int) -> Int { rowBytes == 0 ? 0 : keys[layer].count / rowBytes }
@@ -90,6 +96,7 @@ final class RowPackedStore<C: RowCodec>: PackedStore {
         guard old + tokens <= shape.capacity else {
             throw VLMError.usage("the sequence needs \(old + tokens) tokens, over the context limit of \(shape.capacity)")
         }
+        fresh[layer].set(start: old, keys: newKeys, values: newValues, tokens: tokens, width: shape.kvWidth)
         let kd = UnsafeMutableRawPointer(keys[layer].extend(by: tokens * rowBytes))
         let vd = UnsafeMutableRawPointer(values[layer].extend(by: tokens * rowBytes))
         let hd = shape.headDim, kvw = shape.kvWidth, heads = shape.kvHeads
@@ -107,6 +114,7 @@ final class RowPackedStore<C: RowCodec>: PackedStore {
     func truncate(to position: Int) {
         let keep = max(0, position) * rowBytes
         for l in 0..<shape.layers {
+            fresh[l].clear()
             keys[l].shrink(to: keep)
             values[l].shrink(to: keep)
         }
@@ -117,7 +125,7 @@ final class RowPackedStore<C: RowCodec>: PackedStore {
         let source = RowTileSource<C>(keys: UnsafeRawPointer(keys[layer].base),
                                       values: UnsafeRawPointer(values[layer].base),
                                       headDim: shape.headDim, headBytes: headBytes, rowBytes: rowBytes)
-        PackedAttention.run(source, shape: shape, cached: count(layer: layer), queries: queries, tokens: tokens,
+        fresh[layer].attend(source, shape: shape, cached: count(layer: layer), queries: queries, tokens: tokens,
                             scale: scale, window: window, output: output)
     }
 
@@ -209,6 +217,7 @@ final class GroupedStore<C: GroupCodec>: PackedStore {
         /// the index of its first protected row in `protectedRows`.
         let masks = GrowableBuffer<UInt32>(), starts = GrowableBuffer<Int32>()
         let protectedRows = GrowableBuffer<UInt8>()
+        let fresh = FreshRows()
     }
 
     let shape: KVCacheShape
@@ -258,6 +267,7 @@ final class GroupedStore<C: GroupCodec>: PackedStore {
             throw VLMError.usage("the sequence needs \(old + tokens) tokens, over the context limit of \(shape.capacity)")
         }
         let L = layers[layer], n = tokens * shape.kvWidth
+        L.fresh.set(start: old, keys: newKeys, values: newValues, tokens: tokens, width: shape.kvWidth)
         Float16.store(newKeys, L.residualKeys.extend(by: n), count: n)
         Float16.store(newValues, L.residualValues.extend(by: n), count: n)
         flush(L)
@@ -338,6 +348,7 @@ final class GroupedStore<C: GroupCodec>: PackedStore {
         let G = Self.groupSize, kvw = shape.kvWidth
         let p = max(0, position)
         for (index, L) in layers.enumerated() {
+            L.fresh.clear()
             let s = sinkCount(layer: index), q = s + L.groups * G
             if p >= count(layer: index) { continue }
             if p >= q {
@@ -413,8 +424,8 @@ final class GroupedStore<C: GroupCodec>: PackedStore {
 
     func attend(layer: Int, queries: UnsafePointer<Float>, tokens: Int, scale: Float, window: Int?,
                 output: UnsafeMutablePointer<Float>) {
-        PackedAttention.run(tileSource(layers[layer]), shape: shape, cached: count(layer: layer), queries: queries,
-                            tokens: tokens, scale: scale, window: window, output: output)
+        layers[layer].fresh.attend(tileSource(layers[layer]), shape: shape, cached: count(layer: layer), queries: queries,
+                                   tokens: tokens, scale: scale, window: window, output: output)
     }
 
     /// The dequantized key and value rows (`kvWidth` floats each, channel order) of one cached

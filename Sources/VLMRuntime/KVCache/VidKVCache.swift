@@ -14,18 +14,18 @@ import Darwin
 /// Keys, "1.5 bit": the range (max - min over the group's 32 tokens) of every channel is
 /// measured; the `headDim/2` channels with the largest ranges (ties: lower channel first) are
 /// quantized like KIVI keys, 2-bit asymmetric min-max per channel (Float16 min rounded down,
-/// Float16 scale rounded up, |x - x̂| <= scale/2). The other m = headDim - headDim/2 channels,
+/// scale rounded up to its 8-bit logarithmic code, see `LogScales`; |x - x̂| <= scale/2). The other m = headDim - headDim/2 channels,
 /// taken in channel order as a vector per token, go through a real FFT along the channel axis:
 /// the orthonormal real DFT basis (DC, then Re/Im of each frequency 1..<m/2, then Nyquist when m
 /// is even, each scaled so the m x m transform is orthonormal: exactly the numbers `rfft` returns,
 /// up to those scales). It is applied as an m x m matrix product: m <= 128 here, where a matrix
 /// product is as fast as an FFT and far simpler. Each transformed coefficient k is quantized to
 /// one bit per token, y ≈ alpha_k * sign(y), alpha_k = mean |y_k| over the group's 32 tokens,
-/// stored as Float16. Both the sign and the scale are kept (the reference code's 1-bit
+/// stored as an 8-bit logarithmic code (within 2.2%). Both the sign and the scale are kept (the reference code's 1-bit
 /// dequantizer drops the sign and its 1.58-bit one the scale).
-/// Block layout: channel mask (bit c set: channel c is 2-bit), 2-bit part (mins[m2], scales[m2],
-/// codes token-major, 4 per byte), 1-bit part (alphas[m1], sign bits token-major, 8 per byte,
-/// bit set: y >= 0).
+/// Block layout: channel mask (bit c set: channel c is 2-bit), 2-bit part (Float16 mins[m2],
+/// scales as `LogScales` (2 + m2 bytes), codes token-major, 4 per byte), 1-bit part (alphas as
+/// `LogScales` (2 + m1 bytes), sign bits token-major, 8 per byte, bit set: y >= 0).
 ///
 /// Attention never inverts the transform per key for few query vectors: the DFT basis is
 /// orthonormal, so q · k = q_hi · k_hi + (B q_lo) · (B k_lo); the kernel maps each query once per
@@ -35,8 +35,9 @@ import Darwin
 /// Values, "1.58 bit": per channel over the group's tokens (VidKV's finding: video LLM values
 /// have channel outliers too, so per-channel, not per-token, grouping): threshold
 /// tau = 0.5 * mean|x|; t = +1 if x > tau, -1 if x < -tau, else 0; x̂ = alpha * t with
-/// alpha = mean |x| over the entries with t != 0 (Float16). Trits are packed 5 per byte
-/// (3^5 = 243 <= 256), token-major. Block layout: alphas[headDim], then the trit bytes.
+/// alpha = mean |x| over the entries with t != 0 (an 8-bit logarithmic code, within 2.2%).
+/// Trits are packed 5 per byte (3^5 = 243 <= 256), token-major. Block layout: alphas as
+/// `LogScales` (2 + headDim bytes), then the trit bytes.
 ///
 /// Semantic token protection: positions given to `protectTokens` (the ~20% visual tokens most
 /// related to the text, chosen by the caller) keep their values at 2 bits per token, KIVI style
@@ -44,10 +45,12 @@ import Darwin
 /// and they are left out of the ternary threshold and alpha of their group. Per group and layer
 /// the cache keeps a 32-bit protection mask and the index of its first protected row (8 bytes).
 ///
-/// Cost at headDim 64: keys 584 bytes and values 544 bytes per (group, kv head), 4.41 bits per
-/// key+value pair against 32 for f16 (0.138), plus the Float16 residual and protected rows.
-/// The Float16 metadata (KIVI's min and scale per channel and 32 tokens, one alpha per channel
-/// and 32 tokens) costs 1.3 of those bits; the paper's 1.5 / 1.58 bits leave it out.
+/// Cost at headDim 64: keys 524 bytes and values 482 bytes per (group, kv head), 3.93 bits per
+/// key+value pair against 32 for f16 (0.123), plus the Float16 residual and protected rows.
+/// The metadata (a Float16 min, a scale code per 2-bit channel, one alpha code per 1-bit
+/// coefficient and per value channel, all per 32 tokens) costs 0.8 of those bits; the paper's
+/// 1.5 / 1.58 bits leave it out. With Float16 scales and alphas it cost 1.3 bits, and the cache
+/// missed 1/7 of f16 at 8,192 tokens; the 8-bit codes bring it under.
 ///
 /// Why: video LLMs cache thousands of visual tokens; 2-bit KV barely hurts them and VidKV
 /// reports almost no loss at K 1.5 / V 1.58 bits (LLaVA-OV-7B, Qwen2.5-VL-7B).
@@ -115,18 +118,21 @@ struct VidKVCodec: GroupCodec {
     var maskBytes: Int { (headDim + 7) / 8 }
     var hiMinOffset: Int { maskBytes }
     var hiScaleOffset: Int { hiMinOffset + 2 * hiCount }
-    var hiCodeOffset: Int { hiScaleOffset + 2 * hiCount }
+    var hiCodeOffset: Int { hiScaleOffset + LogScales.bytes(count: hiCount) }
     var hiRowBytes: Int { (hiCount + 3) / 4 }
     var loAlphaOffset: Int { hiCodeOffset + Self.groupTokens * hiRowBytes }
-    var loSignOffset: Int { loAlphaOffset + 2 * loCount }
+    var loSignOffset: Int { loAlphaOffset + LogScales.bytes(count: loCount) }
     var loRowBytes: Int { (loCount + 7) / 8 }
     var keyBlockBytes: Int { loSignOffset + Self.groupTokens * loRowBytes }
 
     // Value block layout.
     var tritRowBytes: Int { (headDim + 4) / 5 }
-    var tritOffset: Int { 2 * headDim }
+    var tritOffset: Int { LogScales.bytes(count: headDim) }
     var valueBlockBytes: Int { tritOffset + Self.groupTokens * tritRowBytes }
     var protectedRowBytes: Int { TwoBitRows.bytes(count: headDim) }
+
+    /// The stored scale of 2-bit channel `i` (the i-th set bit of the mask), as decoding reads it.
+    func hiScale(_ b: UnsafeRawPointer, _ i: Int) -> Float { LogScales.value(b + hiScaleOffset, i) }
 
     /// y = basis · x for one vector of `loCount` values.
     func transform(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
@@ -166,17 +172,24 @@ struct VidKVCodec: GroupCodec {
         bytes.update(repeating: 0, count: keyBlockBytes)
         for c in hiIdx { bytes[c >> 3] |= 1 << UInt8(c & 7) }
 
-        // 2-bit channels.
+        // 2-bit channels: the mins first, then every scale the channels need, coded together.
         let hiCodes = bytes + hiCodeOffset
+        var mins = [Float](repeating: 0, count: hiCount), scales = [Float](repeating: 0, count: hiCount)
         for (i, c) in hiIdx.enumerated() {
             var lo = x[c], hi = x[c]
             for t in 0..<n { let v = x[t * stride + c]; lo = min(lo, v); hi = max(hi, v) }
-            let (mn, sc) = MinMax2.params(min: lo, max: hi)
+            let mn = Half.down(lo)
             Half.store(mn, b, hiMinOffset + 2 * i)
-            Half.store(sc, b, hiScaleOffset + 2 * i)
-            let mnF = Float(mn), inv = MinMax2.inverse(sc), shift = UInt8(2 * (i & 3))
+            mins[i] = Float(mn)
+            var sc = (hi - mins[i]) / 3
+            while mins[i] + 3 * sc < hi { sc = sc.nextUp }
+            scales[i] = sc
+        }
+        scales.withUnsafeMutableBufferPointer { LogScales.encode($0.baseAddress!, count: hiCount, roundUp: true, to: b + hiScaleOffset) }
+        for (i, c) in hiIdx.enumerated() {
+            let inv = scales[i] == 0 ? 0 : 1 / scales[i], shift = UInt8(2 * (i & 3))
             for t in 0..<n {
-                hiCodes[t * hiRowBytes + (i >> 2)] |= MinMax2.code(x[t * stride + c], min: mnF, inverseScale: inv) << shift
+                hiCodes[t * hiRowBytes + (i >> 2)] |= MinMax2.code(x[t * stride + c], min: mins[i], inverseScale: inv) << shift
             }
         }
 
@@ -193,12 +206,14 @@ struct VidKVCodec: GroupCodec {
             }
         }
         let signs = bytes + loSignOffset
+        var alphas = [Float](repeating: 0, count: m)
         for k in 0..<m {
             var sum: Float = 0
             for t in 0..<n { sum += abs(ys[t * m + k]) }
-            Half.store(Half.nearest(sum / Float(n)), b, loAlphaOffset + 2 * k)
+            alphas[k] = sum / Float(n)
             for t in 0..<n where ys[t * m + k] >= 0 { signs[t * loRowBytes + (k >> 3)] |= 1 << UInt8(k & 7) }
         }
+        alphas.withUnsafeMutableBufferPointer { LogScales.encode($0.baseAddress!, count: m, roundUp: false, to: b + loAlphaOffset) }
     }
 
     /// Keys in the transformed basis (row: the 2-bit channels' values, then the 1-bit channels'
@@ -212,8 +227,9 @@ struct VidKVCodec: GroupCodec {
             if !transformed { channels(b, into: idx) }
             withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * m2 + 2 * m1 + max(m1, m2)) { fb in
                 let mn = fb.baseAddress!, sc = mn + m2, al = sc + m2, y = al + m1, x = y + m1
-                for i in 0..<m2 { mn[i] = Half.load(b, hiMinOffset + 2 * i); sc[i] = Half.load(b, hiScaleOffset + 2 * i) }
-                for k in 0..<m1 { al[k] = Half.load(b, loAlphaOffset + 2 * k) }
+                for i in 0..<m2 { mn[i] = Half.load(b, hiMinOffset + 2 * i) }
+                LogScales.decode(b + hiScaleOffset, count: m2, into: sc)
+                LogScales.decode(b + loAlphaOffset, count: m1, into: al)
                 let table = CodeTables.signs
                 for t in 0..<n {
                     let row = dst + t * hd, code = hiCodes + t * hiRowBytes, sign = signs + t * loRowBytes
@@ -269,6 +285,7 @@ struct VidKVCodec: GroupCodec {
                       protectedRows: UnsafeMutableRawPointer?, protectedStride: Int) {
         let n = Self.groupTokens, hd = headDim
         var trits = [Int8](repeating: 0, count: n * hd)
+        var alphas = [Float](repeating: 0, count: hd)
         for c in 0..<hd {
             var sum: Float = 0, u = 0
             for t in 0..<n where (protectedMask >> UInt32(t)) & 1 == 0 { sum += abs(x[t * stride + c]); u += 1 }
@@ -279,8 +296,9 @@ struct VidKVCodec: GroupCodec {
                 if v > tau { trits[t * hd + c] = 1 } else if v < -tau { trits[t * hd + c] = -1 } else { continue }
                 kept += abs(v); nonzero += 1
             }
-            Half.store(Half.nearest(nonzero > 0 ? kept / Float(nonzero) : 0), b, 2 * c)
+            alphas[c] = nonzero > 0 ? kept / Float(nonzero) : 0
         }
+        alphas.withUnsafeMutableBufferPointer { LogScales.encode($0.baseAddress!, count: hd, roundUp: false, to: b) }
         let codes = (b + tritOffset).assumingMemoryBound(to: UInt8.self)
         for t in 0..<n {
             for j in 0..<tritRowBytes {
@@ -308,7 +326,7 @@ struct VidKVCodec: GroupCodec {
         let table = CodeTables.trits
         withUnsafeTemporaryAllocation(of: Float.self, capacity: hd + 8) { ab in
             let alpha = ab.baseAddress!
-            for c in 0..<hd { alpha[c] = Half.load(b, 2 * c) }
+            LogScales.decode(b, count: hd, into: alpha)
             for c in hd..<(hd + 8) { alpha[c] = 0 }
             withUnsafeTemporaryAllocation(of: Float.self, capacity: 8) { lastBuffer in
                 let last = lastBuffer.baseAddress!
@@ -335,5 +353,58 @@ struct VidKVCodec: GroupCodec {
                 }
             }
         }
+    }
+}
+
+/// Positive per-channel numbers of one block (VidKV's 2-bit scales, 1-bit alphas and ternary
+/// alphas) as 8-bit logarithmic codes under the block's largest: a Float16 maximum M, then one
+/// byte per number, code c meaning M * 2^(-c/16) (c < 255) and 255 meaning zero.
+///
+/// Why logarithmic: a block's channels differ in magnitude by orders (key outlier channels, the
+/// DC coefficient of the transform), and a linear 8-bit code would leave the small ones a few
+/// levels; in 1/16-octave steps every number keeps the same relative precision (nearest code:
+/// within 2^(1/32) - 1 = 2.2%) over 16 octaves. It halves the metadata's share of the cache
+/// against Float16 (see `VidKVCache`).
+enum LogScales {
+    static let table: [Float] = (0..<256).map { $0 == 255 ? 0 : Float(exp2(-Double($0) / 16)) }
+
+    static func bytes(count n: Int) -> Int { 2 + n }
+
+    /// Codes `s[0..<n]` (all >= 0) into `p` and replaces each with the value decoding gives.
+    /// `roundUp`: each decoded value is >= the given one (min-max codes need it for their error
+    /// bound); otherwise the nearest code in the log domain.
+    static func encode(_ s: UnsafeMutablePointer<Float>, count n: Int, roundUp: Bool, to p: UnsafeMutableRawPointer) {
+        var top: Float = 0
+        for i in 0..<n { top = max(top, s[i]) }
+        let maximum = Half.up(top)
+        Half.store(maximum, p, 0)
+        let m = Float(maximum)
+        let codes = (p + 2).assumingMemoryBound(to: UInt8.self)
+        for i in 0..<n {
+            var c = 255
+            if s[i] > 0 && m > 0 {
+                let octaves = 16 * log2(m / s[i])
+                if roundUp {
+                    c = min(254, max(0, Int(octaves.rounded(.down))))
+                    while c > 0 && m * table[c] < s[i] { c -= 1 }
+                } else {
+                    c = min(255, max(0, Int(octaves.rounded())))
+                }
+            }
+            codes[i] = UInt8(c)
+            s[i] = m * table[c]
+        }
+    }
+
+    static func decode(_ p: UnsafeRawPointer, count n: Int, into s: UnsafeMutablePointer<Float>) {
+        let m = Half.load(p, 0)
+        let codes = (p + 2).assumingMemoryBound(to: UInt8.self)
+        table.withUnsafeBufferPointer { t in
+            for i in 0..<n { s[i] = m * t[Int(codes[i])] }
+        }
+    }
+
+    static func value(_ p: UnsafeRawPointer, _ i: Int) -> Float {
+        Half.load(p, 0) * table[Int(p.load(fromByteOffset: 2 + i, as: UInt8.self))]
     }
 }
