@@ -37,7 +37,7 @@ weights stay. The extras made the grounding warm-up easy (align loss 0.009 again
 not the LLM stage.
 
 Outputs: weights/shapes-vlm/model.safetensors and the log at weights/shapes-vlm/training.log.
-Run:  .venv-ref/bin/python tools/train_default_vlm.py --minutes 70
+Run:  .venv-ref/bin/python tools/train_default_vlm.py --minutes 70   (--device cuda on a GPU machine)
 (needs torch, transformers, accelerate, gguf, pillow, safetensors; models in ~/.cache/vlm/models)
 """
 import argparse, json, math, os, random, subprocess, sys, time
@@ -108,7 +108,8 @@ def encode_split(dino, directory, cache):
     with torch.no_grad():
         for i in range(0, len(files), 32):
             batch = torch.stack([pixels(os.path.join(directory, f)) for f in files[i:i + 32]])
-            out = dino(batch).last_hidden_state[:, 1:]          # post-layernorm, class token dropped
+            device = next(dino.parameters()).device
+            out = dino(batch.to(device)).last_hidden_state[:, 1:].cpu()   # post-layernorm, class token dropped
             for f, o in zip(files[i:i + 32], out):
                 feats[f] = o.clone().half()
     torch.save(feats, cache)
@@ -130,6 +131,7 @@ def main():
     ap.add_argument("--init", help="start from these projector weights (a resumed run)")
     ap.add_argument("--patch-extras", type=int, default=0,
                     help="widen each patch token by its mean colour and position (see EXTRA_DIMS; not in the committed weights)")
+    ap.add_argument("--device", default="cpu", help="torch device for DINOv2, the LLM and the projector (cpu, cuda)")
     ap.add_argument("--bf16", type=int, default=0,
                     help="run the frozen LLM under bfloat16 autocast (1.5x faster on CPUs with avx512_bf16)")
     ap.add_argument("--align-steps", type=int, default=0,
@@ -148,7 +150,7 @@ def main():
     if not os.path.exists(os.path.join(train_dir, "questions.jsonl")):
         subprocess.run([sys.executable, os.path.join(ROOT, "tools", "shapesbench.py"), "--split", "train",
                         "--images", str(a.train_images), "--out", train_dir], check=True)
-    dino = Dinov2Model.from_pretrained(os.path.join(MODELS, "dinov2-vits14-focus")).eval()
+    dino = Dinov2Model.from_pretrained(os.path.join(MODELS, "dinov2-vits14-focus")).eval().to(a.device)
     t0 = time.time()
     feats = encode_split(dino, train_dir, os.path.join(a.scratch, f"dino{SIDE}.pt"))
     log(f"DINOv2 features for {len(feats)} training images ({time.time() - t0:.0f} s)", logf)
@@ -157,7 +159,7 @@ def main():
         extras = extras_split(train_dir, sorted(feats), os.path.join(a.scratch, f"extras{SIDE}.pt"))
         feats = {f: torch.cat([v, extras[f]], 1) for f, v in feats.items()}
 
-    llm = AutoModelForCausalLM.from_pretrained(MODELS, gguf_file=GGUF, dtype=torch.float32).eval()
+    llm = AutoModelForCausalLM.from_pretrained(MODELS, gguf_file=GGUF, dtype=torch.float32).eval().to(a.device)
     tok = AutoTokenizer.from_pretrained(MODELS, gguf_file=GGUF)
     for p in llm.parameters():
         p.requires_grad_(False)
@@ -182,6 +184,7 @@ def main():
             proj[2].weight.copy_(w["multi_modal_projector.linear_2.weight"]); proj[2].bias.copy_(w["multi_modal_projector.linear_2.bias"])
         warmup = 10
         log(f"initialised from {a.init}", logf)
+    proj.to(a.device)
     if a.align_steps:
         align(proj, feats, train_dir, tok, embed, a.align_steps, logf)
         save(proj, a.out)
@@ -240,13 +243,14 @@ def main():
         mask = torch.zeros(a.batch, length, dtype=torch.long)
         for i, (x, y, _) in enumerate(batch):
             ids[i, :len(x)] = torch.tensor(x); labels[i, :len(y)] = torch.tensor(y); mask[i, :len(x)] = 1
+        ids, labels, mask = ids.to(a.device), labels.to(a.device), mask.to(a.device)
         with torch.no_grad():
             inputs = embed(ids)
-        visual = proj(torch.cat([b[2] for b in batch]))
+        visual = proj(torch.cat([b[2] for b in batch]).to(a.device))
         inputs = inputs.masked_scatter((ids == image_id).unsqueeze(-1).expand_as(inputs), visual)
         # The output head only where there is an answer token to predict (a sixth of the compute
         # went into logits nobody reads).
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bool(a.bf16)):
+        with torch.autocast(torch.device(a.device).type, dtype=torch.bfloat16, enabled=bool(a.bf16)):
             hidden = llm.model(inputs_embeds=inputs, attention_mask=mask).last_hidden_state[:, :-1]
             targets = labels[:, 1:]
             selected = targets != -100
@@ -299,7 +303,7 @@ def align(proj, feats, train_dir, tok, embed, steps, logf):
     scale = float(neutral.norm()) or 1.0
     for step in range(steps):
         batch = random.sample(files, 64)
-        x = torch.stack([feats[f].float() for f in batch])
+        x = torch.stack([feats[f].float() for f in batch]).to(neutral.device)
         y = torch.stack([targets[f] for f in batch])
         loss = ((proj(x) - y) ** 2).mean() / (scale * scale / x.shape[-1])
         opt.zero_grad(); loss.backward(); opt.step()
@@ -308,10 +312,10 @@ def align(proj, feats, train_dir, tok, embed, steps, logf):
 
 def save(proj, out):
     from safetensors.torch import save_file
-    save_file({"multi_modal_projector.linear_1.weight": proj[0].weight.detach().contiguous(),
-               "multi_modal_projector.linear_1.bias": proj[0].bias.detach().contiguous(),
-               "multi_modal_projector.linear_2.weight": proj[2].weight.detach().contiguous(),
-               "multi_modal_projector.linear_2.bias": proj[2].bias.detach().contiguous()},
+    save_file({"multi_modal_projector.linear_1.weight": proj[0].weight.detach().cpu().contiguous(),
+               "multi_modal_projector.linear_1.bias": proj[0].bias.detach().cpu().contiguous(),
+               "multi_modal_projector.linear_2.weight": proj[2].weight.detach().cpu().contiguous(),
+               "multi_modal_projector.linear_2.bias": proj[2].bias.detach().cpu().contiguous()},
               os.path.join(out, "model.safetensors"))
 
 if __name__ == "__main__":
