@@ -34,15 +34,10 @@ with torch.no_grad():
     feats = dino(x).last_hidden_state[0, 1:]
     extras = cfg.get("vision_feature_extras", [])
     if extras:
-        # What config.json's vision_feature_extras append: per patch the mean normalized pixel
-        # value per channel, then the patch centre (x, y in [-1, 1]), raster order.
+        # What config.json's vision_feature_extras append, as the training script computes them.
         assert extras == ["patch_mean_colour", "patch_position"], extras
-        p = 14
-        rows, cols = x.shape[2] // p, x.shape[3] // p
-        mean = x[0, :, :rows * p, :cols * p].reshape(3, rows, p, cols, p).mean((2, 4)).permute(1, 2, 0).reshape(-1, 3)
-        ys = (torch.arange(rows, dtype=torch.float32) + 0.5) / rows * 2 - 1
-        xs = (torch.arange(cols, dtype=torch.float32) + 0.5) / cols * 2 - 1
-        feats = torch.cat([feats, mean, torch.stack([xs.repeat(rows), ys.repeat_interleave(cols)], 1)], 1)
+        from train_default_vlm import patch_extras
+        feats = torch.cat([feats, patch_extras(x[0])], 1)
     h = torch.nn.functional.gelu(feats @ w["multi_modal_projector.linear_1.weight"].T + w["multi_modal_projector.linear_1.bias"])
     visual = h @ w["multi_modal_projector.linear_2.weight"].T + w["multi_modal_projector.linear_2.bias"]
     token = cfg["image_token"]

@@ -239,6 +239,13 @@ enum MinMax2 {
         while Float(mn) + 3 * Float(sc) < hi, sc.nextUp.isFinite { sc = sc.nextUp }
         return (mn, sc)
     }
+    /// The smallest Float scale with min + 3 * scale >= hi (before any rounding of the scale to
+    /// a stored format, which must round up from it).
+    @inline(__always) static func coveringScale(min mn: Float, max hi: Float) -> Float {
+        var sc = (hi - mn) / 3
+        while mn + 3 * sc < hi { sc = sc.nextUp }
+        return sc
+    }
     @inline(__always) static func code(_ x: Float, min: Float, inverseScale: Float) -> UInt8 {
         let q = ((x - min) * inverseScale).rounded()
         return q > 0 ? (q < 3 ? UInt8(q) : 3) : 0

@@ -14,15 +14,16 @@ import Darwin
 /// Keys, "1.5 bit": the range (max - min over the group's 32 tokens) of every channel is
 /// measured; the `headDim/2` channels with the largest ranges (ties: lower channel first) are
 /// quantized like KIVI keys, 2-bit asymmetric min-max per channel (Float16 min rounded down,
-/// scale rounded up to its 8-bit logarithmic code, see `LogScales`; |x - x̂| <= scale/2). The other m = headDim - headDim/2 channels,
-/// taken in channel order as a vector per token, go through a real FFT along the channel axis:
+/// scale rounded up to its 8-bit logarithmic code, see `LogScales`; |x - x̂| <= scale/2). The
+/// other m = headDim - headDim/2 channels, taken in channel order as a vector per token, go
+/// through a real FFT along the channel axis:
 /// the orthonormal real DFT basis (DC, then Re/Im of each frequency 1..<m/2, then Nyquist when m
 /// is even, each scaled so the m x m transform is orthonormal: exactly the numbers `rfft` returns,
 /// up to those scales). It is applied as an m x m matrix product: m <= 128 here, where a matrix
 /// product is as fast as an FFT and far simpler. Each transformed coefficient k is quantized to
 /// one bit per token, y ≈ alpha_k * sign(y), alpha_k = mean |y_k| over the group's 32 tokens,
-/// stored as an 8-bit logarithmic code (within 2.2%). Both the sign and the scale are kept (the reference code's 1-bit
-/// dequantizer drops the sign and its 1.58-bit one the scale).
+/// stored as an 8-bit logarithmic code (within 2.2%). Both the sign and the scale are kept (the
+/// reference code's 1-bit dequantizer drops the sign and its 1.58-bit one the scale).
 /// Block layout: channel mask (bit c set: channel c is 2-bit), 2-bit part (Float16 mins[m2],
 /// scales as `LogScales` (2 + m2 bytes), codes token-major, 4 per byte), 1-bit part (alphas as
 /// `LogScales` (2 + m1 bytes), sign bits token-major, 8 per byte, bit set: y >= 0).
@@ -181,9 +182,7 @@ struct VidKVCodec: GroupCodec {
             let mn = Half.down(lo)
             Half.store(mn, b, hiMinOffset + 2 * i)
             mins[i] = Float(mn)
-            var sc = (hi - mins[i]) / 3
-            while mins[i] + 3 * sc < hi { sc = sc.nextUp }
-            scales[i] = sc
+            scales[i] = MinMax2.coveringScale(min: mins[i], max: hi)
         }
         scales.withUnsafeMutableBufferPointer { LogScales.encode($0.baseAddress!, count: hiCount, roundUp: true, to: b + hiScaleOffset) }
         for (i, c) in hiIdx.enumerated() {

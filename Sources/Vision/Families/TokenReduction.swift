@@ -73,12 +73,10 @@ extension VisionLanguageModel {
         var patches = hasCLS ? Array(out.features[d...]) : out.features
         let n = out.gridRows * out.gridCols
         if !extras.isEmpty {
-            guard classRow == nil, connector == nil else {
-                throw VLMError.unsupported("vision_feature_extras need the class token dropped and an MLP projector")
-            }
+            // VLMConfig admits extras only for LLaVA without the class token (no connector).
             patches = VisionFeatureExtra.append(extras, to: patches, width: d, pixels: pixels, index: index,
                                                 gridRows: out.gridRows, gridCols: out.gridCols)
-            d += extras.reduce(0) { $0 + $1.width }
+            d += VisionFeatureExtra.width(of: extras)
         }
 
         // Attention maps and keys as the reducer declared them.

@@ -50,7 +50,7 @@ public struct VLMConfig {
     /// (`vision_feature_layernorm`; DINOv2's own output is post-norm).
     public var visionFeatureLayerNorm: Bool
     /// Per-patch numbers appended to the patch features before the projector
-    /// (`vision_feature_extras`; vlm's own default model uses them, Hugging Face models do not).
+    /// (`vision_feature_extras`; an option of vlm's composed models, unknown to Hugging Face).
     public var visionFeatureExtras: [VisionFeatureExtra]
 
     public init(json j: [String: Any], source: String) throws {
@@ -78,9 +78,6 @@ public struct VLMConfig {
             }
             return extra
         }
-        if !visionFeatureExtras.isEmpty && architecture != .llava {
-            throw VLMError.unsupported("\(source): vision_feature_extras is implemented for llava models only")
-        }
         // A composed model's text config is the GGUF file's own.
         textConfig = textModelFile != nil ? (j["text_config"] as? [String: Any] ?? [:]) : try obj("text_config")
         visionConfig = try obj("vision_config")
@@ -103,6 +100,9 @@ public struct VLMConfig {
         visionFeatureLayer = int(["vision_feature_layer"]) ?? ((j["vision_feature_layer"] as? [NSNumber])?.first?.intValue
                                                                   ?? (architecture == .idefics3 ? -1 : -2))
         dropsClassToken = (j["vision_feature_select_strategy"] as? String ?? "default") == "default"
+        if !visionFeatureExtras.isEmpty && (architecture != .llava || !dropsClassToken) {
+            throw VLMError.unsupported("\(source): vision_feature_extras is implemented for llava models with the class token dropped only")
+        }
         let act = j["projector_hidden_act"] as? String ?? "gelu"
         switch act {
         case "gelu": projectorActivation = .gelu

@@ -23,11 +23,14 @@ public enum VisionFeatureExtra: String, Sendable, CaseIterable {
         }
     }
 
+    /// Numbers `extras` add to each patch token.
+    static func width(of extras: [VisionFeatureExtra]) -> Int { extras.reduce(0) { $0 + $1.width } }
+
     /// `patches` (gridRows*gridCols rows of `width`, raster order) widened by `extras`, computed
     /// from image `index` of `pixels`, whose patch grid is gridRows x gridCols.
     static func append(_ extras: [VisionFeatureExtra], to patches: [Float], width: Int, pixels: PixelBatch, index: Int,
                        gridRows: Int, gridCols: Int) -> [Float] {
-        let added = extras.reduce(0) { $0 + $1.width }
+        let added = Self.width(of: extras)
         guard added > 0 else { return patches }
         let patchH = pixels.height / gridRows, patchW = pixels.width / gridCols
         let plane = pixels.height * pixels.width

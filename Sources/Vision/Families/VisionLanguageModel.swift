@@ -111,7 +111,7 @@ public final class VisionLanguageModel {
             guard projector!.outFeatures == textHiddenSize else {
                 throw VLMError.badInput("\(directory): projector output \(projector!.outFeatures) != LLM width \(textHiddenSize)")
             }
-            let extrasWidth = config.visionFeatureExtras.reduce(0) { $0 + $1.width }
+            let extrasWidth = VisionFeatureExtra.width(of: config.visionFeatureExtras)
             guard projector!.inFeatures == encoder.hiddenSize + extrasWidth else {
                 throw VLMError.badInput("\(directory): projector input \(projector!.inFeatures) != vision width \(encoder.hiddenSize)"
                                         + (extrasWidth > 0 ? " + \(extrasWidth) feature extras" : ""))
