@@ -79,9 +79,10 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
 
-        // One test target per library.
-        .testTarget(name: "VLMRuntimeTests", dependencies: ["VLMRuntime"], exclude: ["Fixtures"]),
-        .testTarget(name: "VisionTests", dependencies: ["Vision"], exclude: ["Fixtures"]),
+        // One test target per library, plus the helpers the real-model tests share.
+        .target(name: "TestSupport", dependencies: ["VLMRuntime"], path: "Tests/TestSupport"),
+        .testTarget(name: "VLMRuntimeTests", dependencies: ["VLMRuntime", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "VisionTests", dependencies: ["Vision", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "VideoTests", dependencies: ["Video"], exclude: ["Fixtures"]),
         .testTarget(name: "PruneTests", dependencies: ["Prune"], exclude: ["Fixtures"]),
     ],

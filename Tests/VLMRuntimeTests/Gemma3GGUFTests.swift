@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
 @testable import VLMRuntime
+import TestSupport
 
 /// The real Gemma 3 270M (Q4_K_M GGUF) against an independent float64 NumPy forward pass on
 /// gguf-py's dequantized weights (tools/gemma3_reference.py; issue 3, check 2): same prompt ids
@@ -19,7 +20,7 @@ final class Gemma3GGUFTests: XCTestCase {
     func testLogitsAndGreedyMatchNumPyReference() throws {
         let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/gemma3_reference.json")
         let ref = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: fixture))
-        let lm = try LanguageModel.load(path: try realModelPath(gemma3File))
+        let lm = try LanguageModel.load(path: try installedModel(gemma3File))
         XCTAssertEqual(lm.decoder.config.layerCount, 18)
         // The NumPy reference multiplies in float32; decode's 8-bit activations (the default)
         // flip a near-tie at step 12 on some CPUs' kernels, so compare the exact path.

@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
 @testable import VLMRuntime
+import TestSupport
 
 /// The real model files (when installed): metadata and tensor table as gguf-py reads them, every
 /// tensor's first row finite, and whole rows of a tensor of every type present equal, bit for
@@ -19,7 +20,7 @@ final class RealGGUFTests: XCTestCase {
     }()
 
     func check(_ fileName: String, metadata: (GGUFFile) throws -> Void) throws {
-        let f = try GGUFFile.open(path: try realModelPath(fileName))
+        let f = try GGUFFile.open(path: try installedModel(fileName))
         let exp = Self.expected[fileName]!
         XCTAssertEqual(f.version, 3)
         XCTAssertEqual(f.tensors.count, exp.tensor_count)

@@ -1,5 +1,6 @@
 import XCTest
 @testable import VLMRuntime
+import TestSupport
 
 /// The real SmolLM2-135M-Instruct (Q4_1 GGUF): greedy decoding of the ChatML prompt
 /// "What is the capital of France?" must produce exactly the ids transformers and llama.cpp
@@ -25,7 +26,7 @@ final class SmolLM2DecoderTests: XCTestCase {
     }
 
     func testGreedyAnswerMatchesReferenceIDs() throws {
-        let file = try GGUFFile(path: try realModelPath(smolLM2File))
+        let file = try GGUFFile(path: try installedModel(smolLM2File))
         let model = try GGUFDecoderLoader.load(file)
         XCTAssertEqual(model.config.layerCount, 30)
         for type in [KVCacheType.f32, .f16] {
@@ -40,7 +41,7 @@ final class SmolLM2DecoderTests: XCTestCase {
     /// rounding of each layer's input (measured 1.48 on this prompt's 25-logit scale after 20
     /// incremental steps), and the top token must not change.
     func testBlockAndIncrementalPrefillAgree() throws {
-        let model = try GGUFDecoderLoader.load(try GGUFFile(path: try realModelPath(smolLM2File)))
+        let model = try GGUFDecoderLoader.load(try GGUFFile(path: try installedModel(smolLM2File)))
         let prompt = Array(Self.promptIDs.prefix(20))
         let block = try model.forward(tokens: prompt, cache: model.makeCache(.f32))
         for exact in [true, false] {

@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
 @testable import VLMRuntime
+import TestSupport
 
 /// Token ids of the real GGUF tokenizers against transformers' (Fixtures/tokenizer_*.json,
 /// written by tools/make_tokenizer_fixtures.py from the same GGUF files): tricky strings
@@ -23,7 +24,7 @@ final class TokenizerParityTests: XCTestCase {
 
     /// The tokenizer, vocabulary and architecture of a real GGUF, loaded as `LanguageModel.load` does.
     static func load(_ file: String) throws -> (any Tokenizer, TokenizerVocabulary, String?) {
-        let gguf = try GGUFFile(path: try realModelPath(file))
+        let gguf = try GGUFFile(path: try installedModel(file))
         let vocabulary = try TokenizerVocabulary.fromGGUF(gguf)
         return (try makeTokenizer(vocabulary), vocabulary, try gguf.stringIfPresent("general.architecture"))
     }

@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
 @testable import VLMRuntime
+import TestSupport
 
 /// The tokenizers against their references (Fixtures/tokenizer_*.json, pretokenizer_splits.json,
 /// written by tools/make_tokenizer_fixtures.py): every fixture string's ids, what they decode
@@ -41,7 +42,7 @@ final class TokenizerTests: XCTestCase {
     static let loadLock = Lock()
 
     static func load(_ file: String) throws -> (tokenizer: any Tokenizer, vocabulary: TokenizerVocabulary, architecture: String?) {
-        let path = try realModelPath(file)
+        let path = try installedModel(file)
         return try loadLock.withLock {
             if let hit = loaded[file] { return hit }
             let gguf = try GGUFFile(path: path)

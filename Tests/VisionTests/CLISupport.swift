@@ -19,17 +19,3 @@ func runVLM(_ arguments: [String]) throws -> (code: Int32, stdout: String, stder
     p.waitUntilExit()
     return (p.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
 }
-
-
-/// A file or folder installed by scripts/setup.sh in the models directory. Missing, it skips
-/// the test, unless VLM_REQUIRE_MODELS=1 (`make test`, CI), where it fails: CI must never pass
-/// by skipping the real-model checks.
-func installedModel(_ relativePath: String) throws -> String {
-    let path = ModelLocator.modelsDirectory + "/" + relativePath
-    if ModelLocator.fileExists(path) { return path }
-    if ProcessInfo.processInfo.environment["VLM_REQUIRE_MODELS"] == "1" {
-        XCTFail("\(path) is missing; run scripts/setup.sh")
-        throw VLMError.badInput("missing \(path)")
-    }
-    throw XCTSkip("\(path) not installed (run scripts/setup.sh)")
-}

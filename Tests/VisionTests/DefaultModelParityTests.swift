@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import VLMRuntime
+import TestSupport
 @testable import Vision
 
 /// vlm's default model (DINOv2 ViT-S/14 + the trained projector + SmolLM2-135M Q4_1, installed by

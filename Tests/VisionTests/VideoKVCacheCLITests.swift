@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import Prune
+import TestSupport
 
 /// Issue 6, check 5: DyCoke and VidKV together on every video-capable family, and `--kv-cache
 /// vidkv` on a still image and on a text-only prompt, through the CLI as a user runs them.
