@@ -62,7 +62,11 @@ enum PackedAttention {
                 m.deallocate(); l.deallocate(); s.deallocate()
             }
             for job in startJob..<endJob {
-                let kvh = job / chunks, t0 = (job % chunks) * chunk
+                // Causal: later query chunks read more keys. Jobs take their chunks in the order
+                // 0, last, 1, last-1, ... so that the contiguous ranges of jobs the threads get
+                // carry about equal work.
+                let i = job % chunks
+                let kvh = job / chunks, t0 = (i % 2 == 0 ? i / 2 : chunks - 1 - i / 2) * chunk
                 let nt = min(chunk, tokens - t0), rows = nt * group
                 // Query row r = ti * group + g: token t0 + ti, head kvh * group + g.
                 for ti in 0..<nt {
