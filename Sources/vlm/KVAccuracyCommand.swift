@@ -25,7 +25,7 @@ struct KVAccuracyCommand: ParsableCommand {
     @Option(help: "KV types to compare, comma-separated (default: every type but f32).") var types: String?
     @Option(help: "Worker threads (default: the number of cores).") var threads: Int?
     @Option(help: "Decode activations: exact (float; isolates the cache's own error) or q8 (8-bit, as generate runs).")
-    var activations = "exact"
+    var activations = DecodeActivations.exact
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
@@ -42,9 +42,8 @@ struct KVAccuracyCommand: ParsableCommand {
             let all = lm.tokenizer.encode("Summarize the following text.\n\n" + String(decoding: data, as: UTF8.self), addSpecial: true)
             guard all.count >= promptTokens else { throw VLMError.usage("\(promptFile) has \(all.count) tokens, fewer than --prompt-tokens \(promptTokens)") }
             let prompt = Array(all.prefix(promptTokens))
-            guard activations == "exact" || activations == "q8" else { throw VLMError.usage("--activations is exact or q8, not \(activations)") }
             let decoder = lm.decoder
-            decoder.exactActivations = activations == "exact"
+            decoder.exactActivations = activations == .exact
             let vocab = decoder.config.vocabSize
             let capacity = promptTokens + genTokens
 
@@ -84,7 +83,7 @@ struct KVAccuracyCommand: ParsableCommand {
             }
             if json {
                 let o: [String: Any] = ["model": lm.id, "prompt_tokens": promptTokens, "gen_tokens": genTokens,
-                                        "activations": activations, "prompt_token_ids": prompt.map(Int.init), "reference_tokens": tokens.map(Int.init), "results": rows]
+                                        "activations": activations.rawValue, "prompt_token_ids": prompt.map(Int.init), "reference_tokens": tokens.map(Int.init), "results": rows]
                 Output.write(String(decoding: try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys]), as: UTF8.self) + "\n")
             } else {
                 var s = "| KV cache | top-1 agreement with f32 | misses at near-ties | mean KL(f32 ‖ type) | kv_cache_bytes | vs f16 |\n|---|---:|---:|---:|---:|---:|\n"
@@ -95,15 +94,15 @@ struct KVAccuracyCommand: ParsableCommand {
                                 r["near_tie_misses"] as! Int,
                                 r["mean_kl"] as! Double, bytes, Double(bytes) / f16Bytes)
                 }
-                Output.write("\(lm.id), \(promptTokens) prompt tokens, \(genTokens) teacher-forced greedy steps, \(activations) decode activations\n" + s)
+                Output.write("\(lm.id), \(promptTokens) prompt tokens, \(genTokens) teacher-forced greedy steps, \(activations.rawValue) decode activations\n" + s)
             }
         }
     }
 
     /// KL(p || q) of two logit vectors, computed in Double.
     /// A miss counts as a near-tie when the f32 logits of the top two tokens are closer than
-    /// this: the f16 cache's own rounding flips such steps (measured gaps 0.014 and 0.022), so
-    /// they say little about a format.
+    /// this: with 8-bit decode activations the f16 cache's own rounding flips such steps
+    /// (measured gaps 0.014 and 0.022), so they say little about a format.
     static let nearTie: Float = 0.1
 
     /// The gap between the largest logit (at `top`) and the next one.
@@ -131,4 +130,9 @@ struct KVAccuracyCommand: ParsableCommand {
 /// The byte size of an f16 cache, the baseline the packed types are compared with.
 enum DenseKVCacheBytes {
     static func f16(_ c: DecoderConfig, tokens: Int) -> Int { 2 * c.layerCount * tokens * c.kvHeadCount * c.headDim * 2 }
+}
+
+/// How decode steps multiply activations with the weights (see `DecoderModel.exactActivations`).
+enum DecodeActivations: String, ExpressibleByArgument {
+    case exact, q8
 }
