@@ -36,6 +36,17 @@ weights on every task (colour 18% against 26%, position 16% against 22%), so the
 weights stay. The extras made the grounding warm-up easy (align loss 0.009 against 0.015) but
 not the LLM stage.
 
+On a GPU task (the device tool; never tried yet, no task so far was lent one): the machine has
+torch 2.11 and transformers 5.17 but no `gguf` package (carry its wheel) and no network, and a
+call carries at most 64 MiB with the ~20 MB repository, while the inputs are the 98 MB Q4_1
+GGUF and DINOv2's 88 MB safetensors (44 MB in float16). So: one start, then a few calls in a
+row while the machine is warm, each carrying one piece into an ignored folder outside the
+repository's copy that the next call appends to; generate the training images there
+(tools/shapesbench.py needs only numpy and pillow), run this script with --device cuda, and
+bring model.safetensors and the log back through $OUT. At ~790 bf16 TFLOP/s a step of 16
+sequences costs milliseconds, so a few minutes see more sequences than the CPU chain's 15,000
+many times over.
+
 Outputs: weights/shapes-vlm/model.safetensors and the log at weights/shapes-vlm/training.log.
 Run:  .venv-ref/bin/python tools/train_default_vlm.py --minutes 70   (--device cuda on a GPU machine)
 (needs torch, transformers, accelerate, gguf, pillow, safetensors; models in ~/.cache/vlm/models)
