@@ -40,8 +40,8 @@ On a GPU task (the device tool; never tried yet, no task so far was lent one): t
 torch 2.11 and transformers 5.17 but no `gguf` package (carry its wheel) and no network, and a
 call carries at most 64 MiB with the ~20 MB repository, while the inputs are the 98 MB Q4_1
 GGUF and DINOv2's 88 MB safetensors (44 MB in float16). So: one start, then a few calls in a
-row while the machine is warm, each carrying one piece into an ignored folder outside the
-repository's copy that the next call appends to; generate the training images there
+row while the machine is warm, each carrying one piece that the command moves into a folder the
+repository ignores (ignored files stay between calls on a warm machine); generate the training images there
 (tools/shapesbench.py needs only numpy and pillow), run this script with --device cuda, and
 bring model.safetensors and the log back through $OUT. At ~790 bf16 TFLOP/s a step of 16
 sequences costs milliseconds, so a few minutes see more sequences than the CPU chain's 15,000
