@@ -87,6 +87,18 @@ def kivi_values(v):
     return minmax2(b, -1).reshape(v.shape)
 
 
+# --perturb: every tensor is multiplied by (1 + PERTURB * standard normal noise) before it is
+# quantized, to see how much the measurement itself moves under perturbations as small as the
+# differences between two float32 implementations.
+PERTURB = {"rel": 0.0, "gen": None}
+
+
+def perturbed(x):
+    if PERTURB["rel"] == 0:
+        return x
+    return x * (1 + PERTURB["rel"] * torch.randn(x.shape, generator=PERTURB["gen"]))
+
+
 class Store:
     """One layer's cache as the format stores it: `full` holds the exact rows, `stored` what a
     later step reads back."""
@@ -110,12 +122,12 @@ class Store:
                 return
             while n - self.sink - self.quantized >= self.residual + G:
                 a = self.sink + self.quantized
-                self.sk[0, :, a:a + G] = kivi_keys(self.full_k[0, :, a:a + G])
-                self.sv[0, :, a:a + G] = kivi_values(self.full_v[0, :, a:a + G])
+                self.sk[0, :, a:a + G] = kivi_keys(perturbed(self.full_k[0, :, a:a + G]))
+                self.sv[0, :, a:a + G] = kivi_values(perturbed(self.full_v[0, :, a:a + G]))
                 self.quantized += G
         else:
             quant = {"f16": f16, "q8": q8_0, "q4": q4_0}[self.fmt]
-            qk, qv = quant(k), quant(v)
+            qk, qv = quant(perturbed(k)), quant(perturbed(v))
             self.sk = qk if getattr(self, "sk", None) is None else torch.cat([self.sk, qk], 2)
             self.sv = qv if getattr(self, "sv", None) is None else torch.cat([self.sv, qv], 2)
 
@@ -153,11 +165,14 @@ def main():
     ap.add_argument("--prompt-tokens", type=int, default=1500)
     ap.add_argument("--gen-tokens", type=int, default=128)
     ap.add_argument("--formats", default="f16,q8,q4,kivi2,kivi2-nosink")
+    ap.add_argument("--perturb", type=float, default=0.0, help="relative noise on the tensors before quantization (e.g. 1e-6)")
+    ap.add_argument("--seed", type=int, default=1, help="seed of --perturb's noise")
     ap.add_argument("--engine-json", help="`vlm bench-kv --json` output: take its prompt token ids (transformers' GGUF "
                     "tokenizer splits whitespace runs differently from SmolLM2's tokenizer.json, which vlm follows) and "
                     "report whether the float32 greedy continuations agree")
     a = ap.parse_args()
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
+    PERTURB["rel"], PERTURB["gen"] = a.perturb, torch.Generator().manual_seed(a.seed)
     model = AutoModelForCausalLM.from_pretrained(MODELS, gguf_file=GGUF, dtype=torch.float32).eval()
     model.config._attn_implementation = "eager"
     tok = AutoTokenizer.from_pretrained(MODELS, gguf_file=GGUF)
