@@ -100,36 +100,30 @@ def perturbed(x):
 
 
 class Store:
-    """One layer's cache as the format stores it: `full` holds the exact rows, `stored` what a
-    later step reads back."""
+    """One layer's cache as the format stores it: `full_k`/`full_v` hold the exact rows,
+    `sk`/`sv` what a later step reads back."""
 
     def __init__(self, fmt, sink=0, residual=128):
         self.fmt, self.sink, self.residual = fmt, sink, residual
-        self.full_k = self.full_v = None
+        self.full_k = self.full_v = self.sk = self.sv = None
         self.quantized = 0  # kivi: tokens after the sink already in groups
 
     def append(self, k, v):
-        self.full_k = k if self.full_k is None else torch.cat([self.full_k, k], 2)
-        self.full_v = v if self.full_v is None else torch.cat([self.full_v, v], 2)
-        if self.fmt == "kivi2":
-            if self.quantized == 0:
-                self.sk, self.sv = f16(self.full_k), f16(self.full_v)
-            else:
-                self.sk = torch.cat([self.sk[:, :, :self.sink + self.quantized], f16(self.full_k[:, :, self.sink + self.quantized:])], 2)
-                self.sv = torch.cat([self.sv[:, :, :self.sink + self.quantized], f16(self.full_v[:, :, self.sink + self.quantized:])], 2)
-            n = self.full_k.shape[2]
-            if n < self.sink:
-                return
-            while n - self.sink - self.quantized >= self.residual + G:
-                a = self.sink + self.quantized
-                self.sk[0, :, a:a + G] = kivi_keys(perturbed(self.full_k[0, :, a:a + G]))
-                self.sv[0, :, a:a + G] = kivi_values(perturbed(self.full_v[0, :, a:a + G]))
-                self.quantized += G
-        else:
-            quant = {"f16": f16, "q8": q8_0, "q4": q4_0}[self.fmt]
-            qk, qv = quant(perturbed(k)), quant(perturbed(v))
-            self.sk = qk if getattr(self, "sk", None) is None else torch.cat([self.sk, qk], 2)
-            self.sv = qv if getattr(self, "sv", None) is None else torch.cat([self.sv, qv], 2)
+        cat = lambda old, new: new if old is None else torch.cat([old, new], 2)
+        self.full_k, self.full_v = cat(self.full_k, k), cat(self.full_v, v)
+        # kivi2 keeps new rows (sink and residual) in float16 until whole groups leave the
+        # residual; the per-token formats quantize every row as it arrives.
+        quant = {"kivi2": f16, "f16": f16, "q8": q8_0, "q4": q4_0}[self.fmt]
+        noise = (lambda x: x) if self.fmt == "kivi2" else perturbed  # kivi2's noise goes on its groups
+        self.sk, self.sv = cat(self.sk, quant(noise(k))), cat(self.sv, quant(noise(v)))
+        if self.fmt != "kivi2":
+            return
+        n = self.full_k.shape[2]
+        while n - self.sink - self.quantized >= self.residual + G:
+            a = self.sink + self.quantized
+            self.sk[0, :, a:a + G] = kivi_keys(perturbed(self.full_k[0, :, a:a + G]))
+            self.sv[0, :, a:a + G] = kivi_values(perturbed(self.full_v[0, :, a:a + G]))
+            self.quantized += G
 
 
 def run_format(model, prompt, tokens, ref_logits, fmt, sink):
