@@ -6,8 +6,9 @@
 /// runs on the full-precision key and value states, which are quantized into the cache after);
 /// reading the prompt's own keys back through 2 bits inside the prefill would also degrade the
 /// hidden states from which every deeper layer's cache entries are computed, so the error would
-/// compound through the layers. It costs one layer's chunk of Float32 rows at a time: the
-/// decoder appends a layer's rows and attends right after, and the rows are released then.
+/// compound through the layers. It costs one layer's append of Float32 rows at a time: the
+/// decoder appends a whole forward pass's rows for a layer (`DecoderModel.runLayers`: however
+/// many chunks a long prompt spans) and attends right after, and the rows are released then.
 final class FreshRows {
     /// Position of the first fresh row.
     private(set) var start = 0
