@@ -32,13 +32,13 @@ final class ChunkedPrefillTests: XCTestCase {
     func testAPackedCacheServesTheWholePromptExact() throws {
         let (model, ids) = try prompt("llama")
         model.batchSize = 4
-        let exact = try model.forward(tokens: ids, cache: model.makeCache(.f32))
-        let q4 = model.makeCache(.q4)
+        let f32 = model.makeCache(.f32), q4 = model.makeCache(.q4)
+        let exact = try model.forward(tokens: ids, cache: f32)
         let packed = try model.forward(tokens: ids, cache: q4)
         XCTAssertLessThan(maxDiff(exact, packed), 1e-4, "the prompt's three chunks attend to each other exact")
         // The next step reads the packed past, so the cache does matter there.
         let next = Int32(Sampler.argmax(exact))
-        let stepExact = try model.forward(tokens: [next], cache: { let c = model.makeCache(.f32); _ = try model.forward(tokens: ids, cache: c); return c }())
+        let stepExact = try model.forward(tokens: [next], cache: f32)
         let stepPacked = try model.forward(tokens: [next], cache: q4)
         XCTAssertGreaterThan(maxDiff(stepExact, stepPacked), 1e-4, "a decode step reads q4 rows")
     }
