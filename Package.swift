@@ -66,9 +66,9 @@ let package = Package(
         // Libraries.
         .target(name: "VLMRuntime", dependencies: ["COpenBLAS", "CKernels"], exclude: ["README.md"],
                 swiftSettings: optimizedSettings),
-        .target(name: "Vision", dependencies: ["VLMRuntime", "Prune", "CJPEGShim", "CPNGShim", "CFFmpeg"], exclude: ["README.md"],
+        .target(name: "Vision", dependencies: ["VLMRuntime", "Prune", "Video", "CJPEGShim", "CPNGShim", "CFFmpeg"], exclude: ["README.md"],
                 swiftSettings: optimizedSettings),
-        .target(name: "Video", dependencies: ["VLMRuntime", "Vision", "CFFmpeg"],
+        .target(name: "Video", dependencies: ["VLMRuntime", "CFFmpeg"],
                 swiftSettings: optimizedSettings),
         .target(name: "Prune", dependencies: ["VLMRuntime"], exclude: ["README.md"], swiftSettings: optimizedSettings),
 
@@ -83,8 +83,10 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["VLMRuntime"], path: "Tests/TestSupport"),
         .testTarget(name: "VLMRuntimeTests", dependencies: ["VLMRuntime", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "VisionTests", dependencies: ["Vision", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "VideoTests", dependencies: ["Video"], exclude: ["Fixtures"]),
+        .testTarget(name: "VideoTests", dependencies: ["Video", "VLMRuntime"], exclude: ["Fixtures"]),
         .testTarget(name: "PruneTests", dependencies: ["Prune"], exclude: ["Fixtures"]),
+        // The `vlm` binary end to end (commands, batch, serve over HTTP), apart from the libraries' tests.
+        .testTarget(name: "CLITests", dependencies: ["Vision", "Prune", "VLMRuntime", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

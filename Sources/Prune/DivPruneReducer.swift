@@ -3,9 +3,10 @@
 /// The first pick is the token whose nearest neighbour is farthest; each next pick maximises
 /// its distance to the nearest picked token. Unlike the reference code, nothing assumes a
 /// batch of one or a fixed system-prompt length: it sees only this image's tokens.
-public struct DivPruneReducer: TokenReducer {
+public struct DivPruneReducer: TokenReducer, RegisteredReducer {
     public init() {}
-    public var name: String { "divprune" }
+    public static let reducerName = "divprune"
+    public static func make(_ options: ReducerOptions) throws -> any VisualTokenReducer { DivPruneReducer() }
     public var needs: ReducerNeeds { ReducerNeeds(projected: true) }
 
     public func reduce(_ input: ReductionInput, budget: Int) throws -> ReductionResult {

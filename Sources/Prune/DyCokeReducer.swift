@@ -16,7 +16,7 @@ import VLMRuntime
 /// Stage 2 (dynamic pruning of the KV cache during decoding) lives with the decoder; its
 /// options (`dycoke_l`, `dycoke_p`, `threshold`) are parsed here so one `--reducer dycoke`
 /// configures both.
-public struct DyCokeReducer: TokenReducer {
+public struct DyCokeReducer: TemporalTokenReducer, RegisteredReducer {
     /// K: the fraction of a pruned frame's tokens that is dropped (default 0.7).
     public var mergeRatio: Double
     /// Stage 2: the layer from which decoding attends to the keep set only.
@@ -31,12 +31,25 @@ public struct DyCokeReducer: TokenReducer {
         self.mergeRatio = mergeRatio; self.pruneLayer = pruneLayer; self.pruneRatio = pruneRatio; self.threshold = threshold
     }
 
-    public var name: String { "dycoke" }
-    public var needs: ReducerNeeds { ReducerNeeds() }
+    public static let reducerName = "dycoke"
+    public static let optionNames = ["dycoke_k", "dycoke_l", "dycoke_p", "threshold"]
+    public static let sizesItself = true
+    public static func make(_ options: ReducerOptions) throws -> any VisualTokenReducer {
+        func fraction(_ key: String, _ fallback: Double) throws -> Double {
+            try options.double(key, expected: "in [0, 1)") { $0 >= 0 && $0 < 1 } ?? fallback
+        }
+        return DyCokeReducer(mergeRatio: try fraction("dycoke_k", 0.7), pruneLayer: try options.int("dycoke_l", in: 1...1000) ?? 3,
+                             pruneRatio: try fraction("dycoke_p", 0.7), threshold: try fraction("threshold", 0.9))
+    }
 
-    /// DyCoke works across frames; a single image has nothing to merge with.
-    public func reduce(_ input: ReductionInput, budget: Int) throws -> ReductionResult {
-        throw VLMError.usage("dycoke merges tokens across video frames; give it a video (for images use another reducer)")
+    public func mergeFrames(_ rows: [Float], frames: Int, tokensPerFrame: Int, width: Int) -> (rows: [Float], kept: [[Int]]) {
+        mergeRows(rows, frames: frames, tokensPerFrame: tokensPerFrame, width: width)
+    }
+
+    /// Stage 2: decoding attends to a dynamic keep set of the visual tokens from `pruneLayer`
+    /// on (clamped to the decoder's last layer); dense caches only (nil otherwise).
+    public func decodingCache(base: KVCache, visual: Range<Int>, layerCount: Int) -> KVCache? {
+        DyCokeKVCache(base: base, visual: visual, layer: min(pruneLayer, layerCount - 1), pruneRatio: pruneRatio, threshold: threshold)
     }
 
     /// Tokens a pruned frame keeps out of `n`.

@@ -2,9 +2,10 @@
 /// grid, emitted level by level (1 global mean, then 2x2, 4x4, ... regions, raster order
 /// within a level, regions as torch's adaptive pooling cuts them), so every prefix of length
 /// k is a valid summary and one encoding serves every budget. A budget of k takes the first k.
-public struct FlexTokReducer: TokenReducer {
+public struct FlexTokReducer: TokenReducer, RegisteredReducer {
     public init() {}
-    public var name: String { "flextok" }
+    public static let reducerName = "flextok"
+    public static func make(_ options: ReducerOptions) throws -> any VisualTokenReducer { FlexTokReducer() }
     public var needs: ReducerNeeds { ReducerNeeds() }
 
     public func reduce(_ input: ReductionInput, budget: Int) throws -> ReductionResult {

@@ -7,7 +7,7 @@
 /// patch grid (the reference code's index +-1 / +-24 wraps across rows; here neighbours stop
 /// at the borders); registers: the rest of the budget by deep-layer (-2) score among tokens
 /// not yet kept. Kept indices ascending.
-public struct HiPruneReducer: TokenReducer {
+public struct HiPruneReducer: TokenReducer, RegisteredReducer {
     public var alpha: Double
     /// 0-based object layer; nil picks the published 9th of 24, scaled to the encoder depth.
     public var objectLayer: Int?
@@ -16,7 +16,13 @@ public struct HiPruneReducer: TokenReducer {
     public init(alpha: Double = 0.1, objectLayer: Int? = nil, layerCount: Int) {
         self.alpha = alpha; self.objectLayer = objectLayer; self.layerCount = layerCount
     }
-    public var name: String { "hiprune" }
+    public static let reducerName = "hiprune"
+    public static let optionNames = ["alpha", "object_layer"]
+    public static func make(_ options: ReducerOptions) throws -> any VisualTokenReducer {
+        HiPruneReducer(alpha: try options.double("alpha", expected: "in [0, 1]") { $0 >= 0 && $0 <= 1 } ?? 0.1,
+                       objectLayer: try options.int("object_layer", in: 0...max(0, options.encoderLayers - 1)),
+                       layerCount: options.encoderLayers)
+    }
 
     public var resolvedObjectLayer: Int {
         objectLayer ?? max(0, Int((Double(layerCount) * 9 / 24).rounded()) - 1)

@@ -2,9 +2,10 @@
 /// `adaptive_avg_pool2d` regions) to the largest grid of at most `budget` cells with the
 /// input's aspect ratio. Image downsampling by another name, and a strong baseline that
 /// several pruning papers lose to. Every output token is a merged one.
-public struct PoolReducer: TokenReducer {
+public struct PoolReducer: TokenReducer, RegisteredReducer {
     public init() {}
-    public var name: String { "pool" }
+    public static let reducerName = "pool"
+    public static func make(_ options: ReducerOptions) throws -> any VisualTokenReducer { PoolReducer() }
     public var needs: ReducerNeeds { ReducerNeeds() }
 
     /// The pooled grid: rows x cols <= budget, rows/cols as close to the input's as allowed.

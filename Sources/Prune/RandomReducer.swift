@@ -2,10 +2,14 @@ import VLMRuntime
 
 /// Keeps a uniformly random subset of `budget` tokens, reproducible from its seed: the
 /// baseline every published reducer must beat. Partial Fisher-Yates over the indices.
-public struct RandomReducer: TokenReducer {
+public struct RandomReducer: TokenReducer, RegisteredReducer {
     public let seed: UInt64
     public init(seed: UInt64 = 0) { self.seed = seed }
-    public var name: String { "random" }
+    public static let reducerName = "random"
+    public static let optionNames = ["seed"]
+    public static func make(_ options: ReducerOptions) throws -> any VisualTokenReducer {
+        RandomReducer(seed: try options.int("seed", in: 0...Int.max).map(UInt64.init) ?? options.seed)
+    }
     public var needs: ReducerNeeds { ReducerNeeds() }
 
     public func reduce(_ input: ReductionInput, budget: Int) throws -> ReductionResult {

@@ -10,13 +10,24 @@
 /// 3. `reduce` returns kept indices (ascending, so spatial order is kept) and any merged
 ///    tokens, which the family projects and places. Positions are renumbered contiguously,
 ///    as LLaVA does: the reduced tokens sit where the full set would have started.
-public protocol TokenReducer: Sendable {
-    /// The name used by `--reducer`.
-    var name: String { get }
+public protocol TokenReducer: VisualTokenReducer {
     /// Encoder evidence the method reads.
     var needs: ReducerNeeds { get }
     /// Chooses at most `budget` tokens of `input` (1 <= budget <= input.count).
     func reduce(_ input: ReductionInput, budget: Int) throws -> ReductionResult
+
+    /// The image-level entry point (AnyRes images: a base image, or thumbnail, plus crops).
+    /// Called on the base image's input before it is reduced: scores that guide the crops,
+    /// or nil for a method that reduces every crop on its own (the default).
+    func imageGuidanceScores(_ input: ReductionInput) throws -> [Float]?
+    /// Per-crop guidance for a `rows` x `cols` crop grid from the base image's
+    /// `imageGuidanceScores` (a `side` x `side` map) at retention `retention`; nil by default.
+    func cropGuidance(baseScores: [Float], side: Int, rows: Int, cols: Int, retention: Float) -> [ThumbnailGuidance]?
+}
+
+extension TokenReducer {
+    public func imageGuidanceScores(_ input: ReductionInput) throws -> [Float]? { nil }
+    public func cropGuidance(baseScores: [Float], side: Int, rows: Int, cols: Int, retention: Float) -> [ThumbnailGuidance]? { nil }
 }
 
 /// What a reducer asks of the encoder. Layers are 0-based encoder-layer indices, negative
@@ -123,9 +134,10 @@ public struct ReductionResult: Sendable, Equatable {
 }
 
 /// Keeps every token: the unreduced baseline.
-public struct NoReducer: TokenReducer {
+public struct NoReducer: TokenReducer, RegisteredReducer {
     public init() {}
-    public var name: String { "none" }
+    public static let reducerName = "none"
+    public static func make(_ options: ReducerOptions) throws -> any VisualTokenReducer { NoReducer() }
     public var needs: ReducerNeeds { ReducerNeeds() }
     public func reduce(_ input: ReductionInput, budget: Int) throws -> ReductionResult {
         ReductionResult(kept: Array(0..<input.tokens.count))

@@ -12,11 +12,15 @@
 /// The published split is 54 + 10 = 64 (ratio kept for other budgets). The paper keeps the
 /// class token among the dominant ones; LLaVA drops the class token before its projector, so
 /// here all `dominant` slots go to patches and the budget counts exactly the tokens fed.
-public struct VisionZipReducer: TokenReducer {
+public struct VisionZipReducer: TokenReducer, RegisteredReducer {
     /// Contextual tokens; nil means the published 10/64 of the budget.
     public var contextual: Int?
     public init(contextual: Int? = nil) { self.contextual = contextual }
-    public var name: String { "visionzip" }
+    public static let reducerName = "visionzip"
+    public static let optionNames = ["contextual"]
+    public static func make(_ options: ReducerOptions) throws -> any VisualTokenReducer {
+        VisionZipReducer(contextual: try options.int("contextual", in: 0...100_000))
+    }
     public var needs: ReducerNeeds {
         ReducerNeeds(attention: [.init(layer: -2, classRowOnly: true)], keysLayer: -2)
     }

@@ -1,4 +1,4 @@
-import Vision
+import VLMRuntime
 
 /// Which frames of a video to read.
 public enum FrameSampling: Sendable, Equatable {

@@ -1,6 +1,5 @@
 import CFFmpeg
 import Foundation
-import Vision
 import VLMRuntime
 
 /// Decodes sampled frames of a video with libavformat/libavcodec, converting each straight to
@@ -220,9 +219,9 @@ public final class VideoReader {
         }
         let image = RGBImage(width: ow, height: oh, pixels: pixels)
         switch rotation {
-        case 90: return ExifOrientation.apply(6, to: image)    // clockwise 90
-        case 180: return ExifOrientation.apply(3, to: image)
-        case 270: return ExifOrientation.apply(8, to: image)
+        case 90: return image.oriented(exif: 6)    // clockwise 90
+        case 180: return image.oriented(exif: 3)
+        case 270: return image.oriented(exif: 8)
         default: return image
         }
     }

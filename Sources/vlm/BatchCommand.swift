@@ -88,11 +88,11 @@ struct BatchCommand: ParsableCommand {
             if serial {
                 for item in todo {
                     if stop.requested { break }
-                    do { try write(item.path, .success(try runner.answer(media: item.path, prompt: prompt, common: common, quiet: true))) }
+                    do { try write(item.path, .success(try runner.answer(media: item.path, prompt: prompt, options: common.pipelineOptions, display: .init(quiet: true)))) }
                     catch let e as VLMError { try write(item.path, .failure(e)) }
                 }
             } else {
-                let pipeline = StagedPipeline(runner: runner, prompt: prompt, common: common, jobs: jobs)
+                let pipeline = StagedPipeline(runner: runner, prompt: prompt, options: common.pipelineOptions, threads: common.threads, jobs: jobs)
                 try pipeline.run(todo, shouldStop: { stop.requested }) { out in try write(out.path, out.result) }
             }
             if stop.requested { Log.info("vlm batch: stopped on signal; in-flight inputs were finished and written") }

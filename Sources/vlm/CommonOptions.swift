@@ -63,32 +63,22 @@ struct CommonOptions: ParsableArguments {
     var showKept: String?
 
     func validate() throws {
-        guard maxTokens >= 0 else { throw ValidationError("--max-tokens must be >= 0") }
         if let t = threads, t < 1 || t > 1024 { throw ValidationError("--threads must be between 1 and 1024") }
         guard KVCacheType(rawValue: kvCache) != nil else {
             throw ValidationError("--kv-cache must be one of: \(KVCacheType.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        do { try sampling.validate() } catch let e as VLMError { throw ValidationError(e.description) }
-        do { _ = try ReducerRegistry.make(name: reducer, options: reducerOpt, seed: seed, encoderLayers: 24) }
-        catch let e as VLMError { throw ValidationError(e.description.replacingOccurrences(of: "usage: ", with: "")) }
-        if frames != nil && fps != nil { throw ValidationError("give --frames or --fps, not both") }
-        if let frames, frames < 1 || frames > 10_000 { throw ValidationError("--frames must be between 1 and 10000") }
-        if let fps, !(fps > 0 && fps <= 240) { throw ValidationError("--fps must be in (0, 240]") }
-        if keep != nil && keepRatio != nil { throw ValidationError("give --keep or --keep-ratio, not both") }
-        if let keep, keep < 1 { throw ValidationError("--keep must be at least 1") }
-        if let r = keepRatio, !(r > 0 && r <= 1) { throw ValidationError("--keep-ratio must be in (0, 1]") }
-        if ReducerRegistry.sizesItself.contains(reducer) && (keep != nil || keepRatio != nil) {
-            throw ValidationError("--reducer \(reducer) sets its own token count (see --reducer-opt); drop --keep/--keep-ratio")
+        do { try pipelineOptions.validate() } catch let e as VLMError {
+            throw ValidationError(e.description.replacingOccurrences(of: "usage: ", with: ""))
         }
-        if reducer != "none" && !ReducerRegistry.sizesItself.contains(reducer) && keep == nil && keepRatio == nil { throw ValidationError("--reducer \(reducer) needs --keep K or --keep-ratio R") }
-        if reducer == "none" && (keep != nil || keepRatio != nil) { throw ValidationError("--keep and --keep-ratio need a --reducer") }
     }
 
-    /// The reducer and budget, nil for `none`. `encoderLayers` resolves layer-relative options.
-    func reduction(encoderLayers: Int) throws -> TokenReduction? {
-        guard reducer != "none" else { return nil }
-        let r = try ReducerRegistry.make(name: reducer, options: reducerOpt, seed: seed, encoderLayers: encoderLayers)
-        return TokenReduction(reducer: r, budget: keep.map { .tokens($0) } ?? .ratio(keepRatio ?? 1))
+    /// These options as the library pipeline's options value.
+    var pipelineOptions: PipelineOptions {
+        var o = PipelineOptions()
+        o.reducer = reducer; o.keep = keep; o.keepRatio = keepRatio; o.reducerOptions = reducerOpt
+        o.kvCache = kvCacheType; o.frames = frames; o.fps = fps
+        o.maxTokens = maxTokens; o.sampling = sampling; o.stop = stop
+        return o
     }
 
     var sampling: SamplingOptions {
@@ -108,15 +98,5 @@ struct CommonOptions: ParsableArguments {
     static func message(for error: Error) -> String {
         let text = fullMessage(for: error)
         return text.split(separator: "\n").first.map(String.init) ?? text
-    }
-
-    /// These options as command-line arguments (the server's defaults, which a request's own
-    /// fields then override: later flags win, repeated ones accumulate).
-    var arguments: [String] {
-        var a = ["--kv-cache", kvCache, "--max-tokens", String(maxTokens), "--temperature", String(temperature), "--top-k", String(topK),
-                 "--top-p", String(topP), "--min-p", String(minP), "--repeat-penalty", String(repeatPenalty), "--seed", String(seed)]
-        if let model { a += ["--model", model] }
-        if let threads { a += ["--threads", String(threads)] }
-        return a
     }
 }

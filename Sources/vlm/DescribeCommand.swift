@@ -36,7 +36,7 @@ struct DescribeCommand: ParsableCommand {
             // Several inputs: the staged pipeline (decode, encode and generate overlap); each
             // answer is printed whole, in input order, as soon as it is ready.
             let progress = ProgressLine(total: media.count, enabled: isatty(2) != 0 && !common.json)
-            let pipeline = StagedPipeline(runner: runner, prompt: prompt, common: common, jobs: jobs)
+            let pipeline = StagedPipeline(runner: runner, prompt: prompt, options: common.pipelineOptions, threads: common.threads, jobs: jobs)
             let stop = StopSignal.install()
             var done = 0
             try pipeline.run(media.enumerated().map { .init(index: $0.offset, path: $0.element) }, shouldStop: { stop.requested }) { out in
@@ -65,7 +65,8 @@ struct DescribeCommand: ParsableCommand {
             do {
                 try CommandRunner.run(json: common.json, input: path) {
                     let picture = common.showKept.map { media.count == 1 ? $0 : Self.numbered($0, i + 1) }
-                    let record = try runner!.answer(media: path, prompt: prompt, common: common, showKept: picture)
+                    let record = try runner!.answer(media: path, prompt: prompt, options: common.pipelineOptions,
+                                                    display: .init(json: common.json), showKept: picture)
                     if common.json { Output.write(record.jsonLine() + "\n") }
                 }
             } catch let code as ExitCode { failure = code }
@@ -96,7 +97,8 @@ struct AskCommand: ParsableCommand {
         try CommandRunner.run(json: common.json, input: media) {
             common.applyThreads()
             let runner = try VisionRunner(common: common)
-            let record = try runner.answer(media: media, prompt: question, common: common, showKept: common.showKept)
+            let record = try runner.answer(media: media, prompt: question, options: common.pipelineOptions,
+                                           display: .init(json: common.json), showKept: common.showKept)
             if common.json { Output.write(record.jsonLine() + "\n") }
         }
     }

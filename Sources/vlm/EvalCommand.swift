@@ -99,11 +99,14 @@ struct EvalCommand: ParsableCommand {
                 return h
             }
             for setting in settings {
-                var options = common
+                var options = common.pipelineOptions
                 options.reducer = setting.reducer
                 if sweep || setting.ratio != nil { options.keepRatio = setting.ratio; options.keep = nil }
-                runner.common = options
-                let outcome = try evaluate(questions, runner: runner, setting: setting, replyLog: replyLog)
+                // Greedy, short answers: the benchmark scores the first words of each reply.
+                options.maxTokens = answerTokens
+                options.sampling = SamplingOptions(temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, seed: 0)
+                options.stop = []
+                let outcome = try evaluate(questions, pipeline: runner.pipeline, options: options, setting: setting, replyLog: replyLog)
                 outcomes.append(outcome)
                 let mean = outcome.table.meanVideoAccuracy.map { String(format: "video tasks %.1f%%", 100 * $0) }
                     ?? String(format: "image tasks %.1f%%", 100 * outcome.table.meanImageAccuracy)
@@ -134,14 +137,10 @@ struct EvalCommand: ParsableCommand {
     }
 
     /// Encodes each scene once (reduced as the setting says), then asks each of its questions.
-    func evaluate(_ questions: [ShapesBenchQuestion], runner: VisionRunner, setting: Setting, replyLog: FileHandle?) throws -> Outcome {
+    func evaluate(_ questions: [ShapesBenchQuestion], pipeline: VLMPipeline, options: PipelineOptions, setting: Setting,
+                  replyLog: FileHandle?) throws -> Outcome {
         let start = ProcessStats.now
-        let model = runner.model
-        let reduction = try runner.common.reduction(encoderLayers: model.encoder.layerCount)
-        let decoder = model.language.decoder
-        let generator = TextGenerator(model: decoder, tokenizer: model.language.tokenizer)
-        let options = GenerationOptions(maxTokens: answerTokens, sampling: SamplingOptions(temperature: 0, topK: 0, topP: 1, minP: 0,
-                                                                                          repetitionPenalty: 1, seed: 0))
+        let reduction = try pipeline.reduction(options)
         var table = AccuracyTable()
         var visualTokens = 0, scenes = 0
         var done = 0
@@ -153,17 +152,15 @@ struct EvalCommand: ParsableCommand {
         for (file, qs) in byFile {
             let path = data + "/" + file
             // Each scene is encoded once and every question about it reuses the tokens.
-            let embedding = qs[0].isVideo
-                ? try model.embedVideo(try runner.sampleFrames(path).pixels, reduction: reduction)
-                : try model.embed(try model.processor.process(try ImageLoader.load(path: path)), reduction: reduction)
+            let media = try pipeline.decode(.file(path), options: options)
+            let embedding = try pipeline.encode(media, reduction: reduction)
             visualTokens += embedding.count
             scenes += 1
             for q in qs {
                 // The cache as `vlm ask` makes it (VidKV's protection, DyCoke's stage 2), and the
                 // whole prompt prefilled per question, so the answers are exactly what a user gets.
-                let (ids, embeddings) = try model.promptInputs(text: q.question, images: [embedding])
-                let cache = runner.makeCache(ids: ids, embeddings: embeddings, common: runner.common, decoder: decoder, quiet: true)
-                let reply = try generator.generate(promptTokens: ids, promptEmbeddings: embeddings, cache: cache, options: options).text
+                let prepared = try pipeline.prepare(prompt: q.question, embedded: [embedding], options: options)
+                let reply = try pipeline.generate(prepared, options: options).result.text
                 record(q, reply: reply, table: &table, log: replyLog, setting: setting)
                 done += 1
             }

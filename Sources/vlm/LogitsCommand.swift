@@ -30,8 +30,9 @@ struct LogitsCommand: ParsableCommand {
             let path = try ModelLocator.resolve(common.model, default: media != nil ? ModelLocator.defaultVisionModelName : ModelLocator.defaultModelName)
             if media != nil || (ModelLocator.isDirectory(path) && VLMConfig.isVisionLanguageModel(directory: path)) {
                 let runner = try VisionRunner(common: common)
-                let prepared = try runner.prepare(media: media, prompt: prompt, raw: raw,
-                                                  reduction: try common.reduction(encoderLayers: runner.model.encoder.layerCount))
+                var options = common.pipelineOptions
+                options.raw = raw
+                let prepared = try runner.pipeline.prepare(prompt: prompt, media: media.map { [.file($0)] } ?? [], options: options)
                 let decoder = runner.model.language.decoder
                 var x = prepared.embeddings
                 let logits = try decoder.forward(embeddings: &x, rows: prepared.ids.count, cache: decoder.makeCache(common.kvCacheType))

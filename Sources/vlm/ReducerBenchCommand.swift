@@ -82,12 +82,14 @@ struct ReducerBenchCommand: ParsableCommand {
             }
         }
         let opts = dycoke.split(separator: ",").map(String.init).filter { !$0.isEmpty }
-        let reducer = try ReducerRegistry.make(name: "dycoke", options: opts, seed: 1, encoderLayers: 27) as! DyCokeReducer
+        guard let reducer = try ReducerRegistry.make(name: "dycoke", options: opts, seed: 1, encoderLayers: 27) as? any TemporalTokenReducer else {
+            throw VLMError.runtime("dycoke is not a temporal reducer")
+        }
         Log.info(String(format: "one frame encoded in %.0f ms (x%d frames for both runs, not in the figures below)", encodeSeconds * 1000, frames))
         Output.write("run      visual  prefill_ms  decode_tok_s  generated  kv_cache_bytes  keep_set_recomputed\n")
         var results: [ReducerBenchmark.VideoTiming] = []
-        for (name, r) in [("none", nil), ("dycoke", reducer)] as [(String, DyCokeReducer?)] {
-            let t = try bench.runVideo(frameTokens: tokens, frames: frames, tokensPerFrame: n, dycoke: r, genTokens: genTokens)
+        for (name, r) in [("none", nil), ("dycoke", reducer)] as [(String, (any TemporalTokenReducer)?)] {
+            let t = try bench.runVideo(frameTokens: tokens, frames: frames, tokensPerFrame: n, temporal: r, genTokens: genTokens)
             results.append(t)
             Output.write(String(format: "%-7@ %7d  %10.0f  %12.2f  %9d  %14d  %d\n", name, t.visualTokens, (t.merge + t.prefill) * 1000,
                                 t.decodeTokensPerSecond, t.generated, t.kvCacheBytes, t.recomputations))

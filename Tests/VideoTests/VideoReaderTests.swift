@@ -1,7 +1,6 @@
 import Foundation
 import XCTest
 import VLMRuntime
-import Vision
 @testable import Video
 
 /// Frame sampling and decoding on tiny videos whose frames are solid colours computed from their

@@ -14,21 +14,24 @@ final class ReducerEndToEndTests: XCTestCase {
 
     func testEveryReducerOnEveryFamily() throws {
         let decoded = try ImageLoader.load(path: Self.image)
-        for family in ["llava", "llava_next", "llava_onevision", "smolvlm", "idefics3"] {
+        // Every model_type a registered family reads has a tiny fixture of that name.
+        for family in VLMConfig.supportedModelTypes {
             let model = try VisionLanguageModel(directory: Self.fixtures + "/" + family)
             let processed = try model.processor.process(decoded)
             let pieces = processed.pixels.count
-            for name in ReducerRegistry.names where name != "none" && !ReducerRegistry.sizesItself.contains(name) {   // dycoke: video only
+            for type in ReducerRegistry.types where type.reducerName != "none" && !type.sizesItself {   // dycoke: video only
+                let name = type.reducerName
                 for keep in [16, 64] {
                     let reducer = try ReducerRegistry.make(name: name, options: [], seed: 1, encoderLayers: model.encoder.layerCount)
                     let e = try model.embed(processed, reduction: TokenReduction(reducer: reducer, budget: .tokens(keep)))
                     let label = "\(family) \(name) keep \(keep)"
-                    switch family {
-                    case "llava": XCTAssertEqual(e.count, keep, label)
-                    case "smolvlm", "idefics3":
+                    // What the budget predicts follows from the processor's layout.
+                    switch processed.layout {
+                    case .single: XCTAssertEqual(e.count, keep, label)
+                    case .split:
                         XCTAssertEqual(e.count, keep * pieces, label)
                         XCTAssertEqual(e.tileCounts, Array(repeating: keep, count: pieces), label)
-                    default:
+                    case .anyRes:
                         // Base image: K; crops: at most K each plus one newline per grid row kept.
                         XCTAssertGreaterThanOrEqual(e.count, keep, label)
                         XCTAssertLessThanOrEqual(e.count, keep * pieces + 8 * (pieces - 1), label)
@@ -41,6 +44,19 @@ final class ReducerEndToEndTests: XCTestCase {
                                                                    cache: model.language.decoder.makeCache(.f32))
                     XCTAssertTrue(logits.allSatisfy { $0.isFinite }, label)
                 }
+            }
+        }
+    }
+
+    /// A temporal reducer (DyCoke) given an image is a usage error from the pipeline, for every family.
+    func testTemporalReducerOnAnImageIsAUsageError() throws {
+        let decoded = try ImageLoader.load(path: Self.image)
+        for family in VLMConfig.supportedModelTypes {
+            let model = try VisionLanguageModel(directory: Self.fixtures + "/" + family)
+            let dycoke = try XCTUnwrap(try TokenReduction.make(name: "dycoke", options: [], seed: 0, keep: nil, keepRatio: nil,
+                                                              encoderLayers: model.encoder.layerCount))
+            XCTAssertThrowsError(try model.embed(try model.processor.process(decoded), reduction: dycoke)) {
+                XCTAssertEqual(($0 as? VLMError)?.exitCode, 2, family)
             }
         }
     }

@@ -1,3 +1,8 @@
+/// A cache that keeps a decode-time selection and counts how often it recomputed it (reports).
+public protocol RecomputingKVCache: KVCache {
+    var recomputations: Int { get }
+}
+
 /// DyCoke, stage 2: dynamic pruning of the visual part of the KV cache during decoding
 /// (Tao et al., CVPR 2025; ../shared/REDUCERS.md).
 ///
@@ -12,7 +17,7 @@
 /// Prefill and layers below L run the base cache's full attention unchanged. The wrapper reads
 /// a dense (f32/f16) base; over packed caches, DyCoke's first stage still applies and this one
 /// is not used.
-public final class DyCokeKVCache: KVCache {
+public final class DyCokeKVCache: KVCache, RecomputingKVCache {
     public let base: KVCache
     /// Cache positions of the visual tokens.
     public let visual: Range<Int>

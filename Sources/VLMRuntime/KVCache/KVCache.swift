@@ -27,6 +27,19 @@ public protocol KVCache: AnyObject {
     /// Drops every cached token at and after `position` (for re-use across prompts sharing a
     /// prefix, and for rewinding).
     func truncate(to position: Int)
+
+    /// The share of a prompt's visual tokens this cache keeps at higher precision once told
+    /// which ones the text relates to most (VidKV's semantic token protection); 0 for caches
+    /// that store every token alike (the default).
+    var protectedVisualFraction: Double { get }
+    /// Marks token positions (the same in every layer) to keep at that higher precision;
+    /// call it before the prefill that appends them. A no-op for the other caches.
+    func protectTokens(_ positions: Set<Int>)
+}
+
+extension KVCache {
+    public var protectedVisualFraction: Double { 0 }
+    public func protectTokens(_ positions: Set<Int>) {}
 }
 
 /// What a cache stores per token and layer.

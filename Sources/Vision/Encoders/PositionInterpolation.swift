@@ -1,3 +1,4 @@
+import VLMRuntime
 /// Resizes a ViT's learned position grid to another patch grid, as DINOv2 does for inputs of
 /// a size other than its training size: torch's `interpolate(mode="bicubic",
 /// align_corners=False)`, i.e. cubic convolution with A = -0.75, source coordinate

@@ -2,8 +2,7 @@ import VLMRuntime
 
 /// Builds the vision encoder of a VLM checkpoint from its `vision_config`.
 enum VisionTowerLoader {
-    static func load(checkpoint: SafetensorsCheckpoint, visionConfig: [String: Any], prefix: String,
-                     architecture: VLMConfig.Architecture) throws -> any VisionEncoder {
+    static func load(checkpoint: SafetensorsCheckpoint, visionConfig: [String: Any], prefix: String) throws -> any VisionEncoder {
         try ViTEncoder(checkpoint: checkpoint, visionConfig: visionConfig, prefix: prefix)
     }
 }

@@ -1,3 +1,4 @@
+import VLMRuntime
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,3 +1,4 @@
+import VLMRuntime
 /// Which patches of each encoder image reached the LLM, and the picture `--show-kept` writes:
 /// every encoder image (base/thumbnail first, then crops or tiles) side by side as the encoder
 /// saw it, kept patches as they are, dropped ones dimmed to a quarter, and the anchor patch of

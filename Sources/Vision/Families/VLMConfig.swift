@@ -5,20 +5,11 @@ import VLMRuntime
 /// Defaults are those of transformers' config classes, so a checkpoint that omits a key means
 /// what transformers would make of it.
 public struct VLMConfig {
-    public enum Architecture: String, Sendable {
-        /// `LlavaForConditionalGeneration`: one resized image, CLIP, layer -2, MLP projector.
-        case llava
-        /// `LlavaNextForConditionalGeneration`: AnyRes crops + base image, unpadding, image_newline.
-        case llavaNext = "llava_next"
-        /// `LlavaOnevisionForConditionalGeneration`: as NeXT with SigLIP, Qwen2 and anyres_max_N.
-        case llavaOnevision = "llava_onevision"
-        /// `Idefics3ForConditionalGeneration` and `SmolVLMForConditionalGeneration`: 512-px tiles
-        /// plus a global image, pixel-shuffle connector.
-        case idefics3
-    }
-
-    public var architecture: Architecture
-    /// `model_type` as written (e.g. "smolvlm" for an `.idefics3` architecture).
+    /// The family that reads this checkpoint (VLMFamilyRegistry).
+    let family: any VLMFamily.Type
+    /// The whole config.json, for the keys only one family reads.
+    let json: [String: Any]
+    /// `model_type` as written (e.g. "smolvlm", read by the Idefics3 family).
     public var modelType: String
     public var textConfig: [String: Any]
     public var visionConfig: [String: Any]
@@ -30,12 +21,6 @@ public struct VLMConfig {
     public var dropsClassToken: Bool
     public var projectorActivation: Activation
     public var projectorHasBias: Bool
-    /// (height, width) pairs in pixels.
-    public var gridPinpoints: [(Int, Int)]
-    /// anyres_max_N's N (LLaVA-OneVision), nil for plain AnyRes.
-    public var maxAnyResPatches: Int?
-    /// Idefics3's pixel-shuffle factor.
-    public var scaleFactor: Int
     /// The placeholder the prompt carries for each visual token (`image_token`): `<image>` in
     /// Hugging Face checkpoints; a composed model whose LLM has no such token names an existing
     /// special token instead.
@@ -60,14 +45,11 @@ public struct VLMConfig {
         }
         modelType = j["model_type"] as? String ?? ""
         let architectures = j["architectures"] as? [String] ?? []
-        switch modelType {
-        case "llava": architecture = .llava
-        case "llava_next": architecture = .llavaNext
-        case "llava_onevision": architecture = .llavaOnevision
-        case "idefics3", "smolvlm": architecture = .idefics3
-        default:
-            throw VLMError.unsupported("\(source): model_type '\(modelType)' \(architectures) is not a supported vision-language model (supported: llava, llava_next, llava_onevision, idefics3, smolvlm)")
+        guard let family = VLMFamilyRegistry.family(for: j) else {
+            throw VLMError.unsupported("\(source): model_type '\(modelType)' \(architectures) is not a supported vision-language model (supported: \(Self.supportedModelTypes.joined(separator: ", ")))")
         }
+        self.family = family
+        json = j
         textModelFile = j["text_model_file"] as? String
         visionModelDirectory = j["vision_model_directory"] as? String
         imageToken = j["image_token"] as? String ?? "<image>"
@@ -83,7 +65,7 @@ public struct VLMConfig {
         visionConfig = try obj("vision_config")
         // transformers 5 writes tiny configs' text_config without model_type defaults filled in.
         if textConfig["model_type"] == nil {
-            textConfig["model_type"] = architecture == .llavaOnevision ? "qwen2" : "llama"
+            textConfig["model_type"] = family.defaultTextModelType
         }
         func int(_ keys: [String]) -> Int? {
             for k in keys { if let v = (j[k] as? NSNumber)?.intValue { return v } }
@@ -98,11 +80,8 @@ public struct VLMConfig {
             throw VLMError.unsupported("\(source): several vision_feature_layer values are not supported")
         }
         visionFeatureLayer = int(["vision_feature_layer"]) ?? ((j["vision_feature_layer"] as? [NSNumber])?.first?.intValue
-                                                                  ?? (architecture == .idefics3 ? -1 : -2))
+                                                                  ?? family.defaultVisionFeatureLayer)
         dropsClassToken = (j["vision_feature_select_strategy"] as? String ?? "default") == "default"
-        if !visionFeatureExtras.isEmpty && (architecture != .llava || !dropsClassToken) {
-            throw VLMError.unsupported("\(source): vision_feature_extras is implemented for llava models with the class token dropped only")
-        }
         let act = j["projector_hidden_act"] as? String ?? "gelu"
         switch act {
         case "gelu": projectorActivation = .gelu
@@ -112,22 +91,13 @@ public struct VLMConfig {
         default: throw VLMError.unsupported("\(source): projector_hidden_act '\(act)'")
         }
         projectorHasBias = (j["multimodal_projector_bias"] as? Bool) ?? true
-        gridPinpoints = (j["image_grid_pinpoints"] as? [[NSNumber]] ?? []).compactMap {
-            $0.count == 2 ? ($0[0].intValue, $0[1].intValue) : nil
-        }
-        if architecture == .llavaOnevision {
-            let ratio = j["vision_aspect_ratio"] as? String ?? "anyres_max_9"
-            guard ratio.hasPrefix("anyres_max_"), let n = Int(ratio.dropFirst("anyres_max_".count)), n > 0 else {
-                throw VLMError.unsupported("\(source): vision_aspect_ratio '\(ratio)'")
-            }
-            maxAnyResPatches = n
-        } else {
-            maxAnyResPatches = nil
-        }
-        scaleFactor = int(["scale_factor"]) ?? 2
-        if (architecture == .llavaNext || architecture == .llavaOnevision) && gridPinpoints.isEmpty {
-            throw VLMError.badInput("\(source): image_grid_pinpoints is missing")
-        }
+        try family.check(self, source: source)
+    }
+
+    /// An integer key of config.json (JSON numbers of any kind), the first of `keys` present.
+    func int(_ keys: String...) -> Int? {
+        for k in keys { if let v = (json[k] as? NSNumber)?.intValue { return v } }
+        return nil
     }
 
     public static func load(directory: String) throws -> VLMConfig {

@@ -1,3 +1,4 @@
+import VLMRuntime
 import Foundation
 
 /// How a VLM's chat template lays out one user turn with media, as the published templates
@@ -13,23 +14,6 @@ public enum VLMPromptFormat: Equatable, Sendable {
     /// Idefics3 / SmolVLM: `<prefix>User:<image>Q<end_of_utterance>\nAssistant:`; the prefix is
     /// `<|im_start|>` (SmolVLM) or `<|begin_of_text|>` (Idefics3-8B), written by the template.
     case userColon(prefix: String)
-
-    /// Picks the format from the checkpoint's chat template text (chat_template.jinja/.json or
-    /// tokenizer_config.json), falling back to the family's usual one.
-    public static func detect(template: String?, architecture: VLMConfig.Architecture) -> VLMPromptFormat {
-        let t = template ?? ""
-        switch architecture {
-        case .idefics3:
-            if t.contains("<|begin_of_text|>") { return .userColon(prefix: "<|begin_of_text|>") }
-            return .userColon(prefix: t.isEmpty || t.contains("<|im_start|>") ? "<|im_start|>" : "")
-        case .llavaOnevision:
-            return .chatMLMediaFirst
-        case .llava, .llavaNext:
-            if t.contains("[INST]") { return .mistralInstruct }
-            if t.contains("<|im_start|>") { return .chatMLMediaFirst }
-            return .userAssistant
-        }
-    }
 
     /// The rendered prompt for one user turn: media markers first (as every supported template
     /// renders them), then the text, then the generation prompt.
@@ -49,7 +33,8 @@ public enum VLMPromptFormat: Equatable, Sendable {
         }
     }
 
-    /// Reads the chat template shipped with a model directory, if any.
+    /// Reads the chat template shipped with a model directory, if any (each family picks its
+    /// format from it: VLMFamily.promptFormat).
     public static func templateText(directory: String) -> String? {
         let fm = FileManager.default
         if let d = fm.contents(atPath: directory + "/chat_template.jinja") { return String(decoding: d, as: UTF8.self) }

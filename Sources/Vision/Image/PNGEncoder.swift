@@ -1,3 +1,4 @@
+import VLMRuntime
 /// Writes 8-bit RGB PNGs with stored (uncompressed) deflate blocks: no zlib binding needed,
 /// and diagnostic pictures (`--show-kept`) are small enough that compression does not matter.
 public enum PNGEncoder {

@@ -1,3 +1,4 @@
+import VLMRuntime
 /// LLaVA-NeXT's and LLaVA-OneVision's AnyRes preprocessing: pick the grid resolution that best
 /// fits the image (`select_best_resolution`), resize into it keeping the aspect ratio (ceil of
 /// the scaled short side), pad centred with zeros, cut into encoder-sized crops in raster order,
@@ -22,6 +23,11 @@ public struct AnyResProcessor: ImageProcessor {
             return (min(Int((Double(height) * scaleW).rounded(.up)), targetHeight), targetWidth)
         }
         return (targetHeight, min(Int((Double(width) * scaleH).rounded(.up)), targetWidth))
+    }
+
+    /// Video frames are read at the crop size (LLaVA-OneVision's video processor).
+    public var videoFrameInput: VideoFrameInput? {
+        VideoFrameInput(width: cropSize, height: cropSize, normalization: perPiece.normalization)
     }
 
     public func process(_ image: RGBImage) throws -> ProcessedImage {

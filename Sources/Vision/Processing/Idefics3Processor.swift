@@ -1,3 +1,4 @@
+import VLMRuntime
 /// Idefics3's and SmolVLM's image splitting: resize so the longest edge is `longestEdge`
 /// (the short edge rounded up to even), grow each side to a multiple of the tile size, cut
 /// tiles in raster order and append the whole image squashed to one tile (the global image).

@@ -1,3 +1,4 @@
+import VLMRuntime
 /// Crops, pads and normalisation on decoded images: the NumPy steps of Hugging Face's
 /// processors, on the same uint8 values.
 public enum ImageOps {

@@ -4,13 +4,21 @@ import VLMRuntime
 /// Builds the image processor a model directory's `preprocessor_config.json` describes,
 /// with transformers' class defaults for keys the file omits.
 public enum ImageProcessorFactory {
+    /// transformers 4 writes `preprocessor_config.json`; transformers 5 may write the image
+    /// processor inside `processor_config.json` as `{"image_processor": {...}}` instead.
+    /// Either loads; the first wins when both exist, as in transformers.
     public static func load(directory: String) throws -> any ImageProcessor {
-        let path = directory + "/preprocessor_config.json"
-        guard let data = FileManager.default.contents(atPath: path),
-              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw VLMError.badInput("\(path): missing or not a JSON object")
+        let path = directory + "/preprocessor_config.json", nested = directory + "/processor_config.json"
+        if let json = jsonObject(atPath: path) { return try make(json: json, source: path) }
+        if let json = jsonObject(atPath: nested)?["image_processor"] as? [String: Any] {
+            return try make(json: json, source: nested + " (image_processor)")
         }
-        return try make(json: json, source: path)
+        throw VLMError.badInput("\(path): missing or not a JSON object (and no image_processor in processor_config.json)")
+    }
+
+    static func jsonObject(atPath path: String) -> [String: Any]? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
     }
 
     public static func make(json j: [String: Any], source: String) throws -> any ImageProcessor {

@@ -1,3 +1,4 @@
+import VLMRuntime
 /// Normalised pixels ready for a vision encoder: `count` images of 3 x `height` x `width`,
 /// channel-planar, exactly PyTorch's NCHW `pixel_values`. All images of a batch share one size.
 public struct PixelBatch: Sendable {

@@ -1,3 +1,4 @@
+import VLMRuntime
 /// What an image processor hands a model family: the encoder inputs and the layout the family
 /// needs to place the resulting tokens in the prompt (and the reducers need for geometry).
 public struct ProcessedImage: Sendable {
@@ -30,4 +31,22 @@ public enum TileLayout: Sendable, Equatable {
 /// Turns a decoded image into encoder inputs, reproducing one Hugging Face image processor.
 public protocol ImageProcessor: Sendable {
     func process(_ image: RGBImage) throws -> ProcessedImage
+    /// How video frames are made ready for the encoder with this processor: scaled by FFmpeg
+    /// straight to one fixed size and normalised as images are. nil for processors whose
+    /// output size depends on the image (no video through them).
+    var videoFrameInput: VideoFrameInput? { get }
+}
+
+extension ImageProcessor {
+    public var videoFrameInput: VideoFrameInput? { nil }
+}
+
+/// The fixed encoder input a processor gives every video frame.
+public struct VideoFrameInput: Sendable {
+    public var width: Int
+    public var height: Int
+    public var normalization: PixelNormalization
+    public init(width: Int, height: Int, normalization: PixelNormalization) {
+        self.width = width; self.height = height; self.normalization = normalization
+    }
 }

@@ -1,3 +1,4 @@
+import VLMRuntime
 /// CLIPImageProcessor, SiglipImageProcessor and BitImageProcessor (DINOv2): one resize (the
 /// shortest edge to a length, keeping the aspect ratio, or to a fixed size), an optional center
 /// crop, then rescale and normalise. One encoder image, layout `.single`.
@@ -39,6 +40,12 @@ public struct ResizeCropProcessor: ImageProcessor {
         }
         if let crop { out = ImageOps.centerCrop(out, width: crop.width, height: crop.height) }
         return out
+    }
+
+    /// A fixed resize without a crop gives every frame the same size.
+    public var videoFrameInput: VideoFrameInput? {
+        guard case .fixed(let h, let w) = resize, crop == nil else { return nil }
+        return VideoFrameInput(width: w, height: h, normalization: normalization)
     }
 
     public func process(_ image: RGBImage) throws -> ProcessedImage {

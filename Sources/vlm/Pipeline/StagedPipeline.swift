@@ -22,13 +22,14 @@ final class StagedPipeline: @unchecked Sendable {
     struct Input { var index: Int; var path: String }
     struct Output { var index: Int; var path: String; var result: Result<ResultRecord, VLMError> }
 
-    private struct Decoded { var input: Input; var start: Double; var processed: ProcessedImage?; var decodeSeconds: Double
-                             var isVideo: Bool; var error: VLMError? }
-    private struct Encoded { var input: Input; var start: Double; var prepared: VisionRunner.Prepared?; var error: VLMError? }
+    private struct Decoded { var input: Input; var start: Double; var media: DecodedMedia?; var error: VLMError? }
+    private struct Encoded { var input: Input; var start: Double; var prepared: PreparedPrompt?; var error: VLMError? }
 
     let runner: VisionRunner
     let prompt: String
-    let common: CommonOptions
+    let options: PipelineOptions
+    /// `--threads` (nil: every core), divided among the generate workers.
+    let threads: Int?
     let jobs: Int
     private let decoded = BoundedQueue<Decoded>(capacity: 2)
     private let encoded = BoundedQueue<Encoded>(capacity: 2)
@@ -36,8 +37,8 @@ final class StagedPipeline: @unchecked Sendable {
     private let stopLock = NSLock()
     private var stopped = false
 
-    init(runner: VisionRunner, prompt: String, common: CommonOptions, jobs: Int) {
-        self.runner = runner; self.prompt = prompt; self.common = common; self.jobs = max(1, jobs)
+    init(runner: VisionRunner, prompt: String, options: PipelineOptions, threads: Int?, jobs: Int) {
+        self.runner = runner; self.prompt = prompt; self.options = options; self.threads = threads; self.jobs = max(1, jobs)
         finished = BoundedQueue(capacity: max(4, 2 * jobs))
     }
 
@@ -47,10 +48,11 @@ final class StagedPipeline: @unchecked Sendable {
     /// Runs `inputs` and hands each result to `emit` in input order, on the calling thread.
     /// `shouldStop` is polled between inputs by the first stage.
     func run(_ inputs: [Input], shouldStop: @escaping () -> Bool, emit: (Output) throws -> Void) throws {
-        let reduction = try common.reduction(encoderLayers: runner.model.encoder.layerCount)
+        _ = try runner.pipeline.reduction(options)   // a bad reducer fails the run, not every input
         let decoders = try (0..<jobs).map { i in i == 0 ? runner.model.language.decoder : try runner.model.language.decoder.sibling() }
-        if jobs > 1 { Parallel.threadCount = max(1, (common.threads ?? System.coreCount) / jobs) }
-        defer { common.applyThreads() }
+        let threadCount = Parallel.threadCount
+        if jobs > 1 { Parallel.threadCount = max(1, (threads ?? System.coreCount) / jobs) }
+        defer { Parallel.threadCount = threadCount }
 
         let group = DispatchGroup()
         func thread(_ name: String, _ body: @escaping @Sendable () -> Void) {
@@ -61,33 +63,24 @@ final class StagedPipeline: @unchecked Sendable {
             t.start()
         }
 
-        // Stage 1: decode and preprocess.
+        // Stage 1: decode and preprocess (videos: sampled and decoded).
         thread("vlm-decode") { [self] in
             for input in inputs {
                 if shouldStop() || isStopped { break }
-                let start = ProcessStats.now
-                var item = Decoded(input: input, start: start, processed: nil, decodeSeconds: 0, isVideo: false, error: nil)
-                do {
-                    if try runner.isVideo(input.path) { item.isVideo = true } else { item.processed = try runner.decodeImage(input.path) }
-                } catch let e as VLMError { item.error = e } catch { item.error = .runtime("\(error)") }
-                item.decodeSeconds = ProcessStats.now - start
+                var item = Decoded(input: input, start: ProcessStats.now, media: nil, error: nil)
+                do { item.media = try runner.pipeline.decode(.file(input.path), options: options) }
+                catch let e as VLMError { item.error = e } catch { item.error = .runtime("\(error)") }
                 decoded.push(item)
             }
             decoded.close()
         }
-        // Stage 2: encode, reduce, splice into the prompt (videos: sampled, decoded and encoded here).
+        // Stage 2: encode, reduce, splice into the prompt.
         thread("vlm-encode") { [self] in
             while let item = decoded.pop() {
                 var out = Encoded(input: item.input, start: item.start, prepared: nil, error: item.error)
-                if item.error == nil {
-                    do {
-                        if item.isVideo {
-                            out.prepared = try runner.prepareVideo(item.input.path, prompt: prompt, raw: false, reduction: reduction,
-                                                                   start: item.start)
-                        } else if let processed = item.processed {
-                            out.prepared = try runner.encode(processed, decodeSeconds: item.decodeSeconds, prompt: prompt, reduction: reduction)
-                        }
-                    } catch let e as VLMError { out.error = e } catch { out.error = .runtime("\(error)") }
+                if let media = item.media {
+                    do { out.prepared = try runner.pipeline.prepare(prompt: prompt, decoded: [media], options: options) }
+                    catch let e as VLMError { out.error = e } catch { out.error = .runtime("\(error)") }
                 }
                 encoded.push(out)
             }
@@ -104,8 +97,8 @@ final class StagedPipeline: @unchecked Sendable {
                         result = .failure(error)
                     } else {
                         do {
-                            result = .success(try runner.generate(item.prepared!, media: item.input.path, prompt: prompt, common: common,
-                                                                  decoder: decoder, start: item.start, quiet: true))
+                            result = .success(try runner.generate(item.prepared!, media: item.input.path, prompt: prompt, options: options,
+                                                                  display: .init(quiet: true), decoder: decoder, start: item.start))
                         } catch let e as VLMError { result = .failure(e) } catch { result = .failure(.runtime("\(error)")) }
                     }
                     finished.push(Output(index: item.input.index, path: item.input.path, result: result))

@@ -1,4 +1,6 @@
 import Foundation
+import Prune
+import Vision
 import VLMRuntime
 
 /// One OpenAI-style chat completion request, reduced to what `vlm` runs: the text and media of
@@ -11,9 +13,6 @@ struct ChatRequest {
     var text: String
     var media: [Media]
     var stream: Bool
-    /// Command-line style arguments for CommonOptions, so that requests are validated by the
-    /// same rules as the CLI.
-    var arguments: [String]
 
     struct Invalid: Error { let message: String }
 
@@ -61,26 +60,70 @@ struct ChatRequest {
         self.media = media
         stream = root["stream"] as? Bool ?? false
 
-        var args: [String] = []
-        func number(_ key: String) -> String? {
-            guard let v = root[key] else { return nil }
-            if let n = v as? NSNumber { return n.stringValue }
-            return v as? String
+        body = root
+    }
+
+    /// The whole request object, for `options(over:)`.
+    private let body: [String: Any]
+
+    /// The server's options with this request's fields applied, validated by the same rules
+    /// as the command line (a violation is an `Invalid`, answered 400). Fields: OpenAI's
+    /// `max_tokens`/`max_completion_tokens`, `temperature`, `top_p`, `seed`, `stop` (a string
+    /// or a list), and vlm's `reducer`, `keep`, `keep_ratio`, `reducer_opt` (a list of
+    /// "key=value" or an object), `kv_cache`, `frames`, `fps`.
+    ///
+    /// A request that names a reducer replaces the server's reducer and its options; the
+    /// server's budget (`--keep`/`--keep-ratio`) stays unless the request gives its own, or the
+    /// new reducer sizes itself or is `none`. A request's `keep` replaces a default
+    /// `keep_ratio` and the other way round; `frames` and `fps` likewise.
+    func options(over defaults: PipelineOptions) throws -> PipelineOptions {
+        var o = defaults
+        func number(_ key: String) throws -> Double? {
+            guard let v = body[key], !(v is NSNull) else { return nil }
+            if let n = v as? NSNumber, !(v is Bool) { return n.doubleValue }
+            if let t = v as? String, let n = Double(t) { return n }
+            throw Invalid(message: "'\(key)' must be a number")
         }
-        for (key, flag) in [("max_tokens", "--max-tokens"), ("max_completion_tokens", "--max-tokens"), ("temperature", "--temperature"),
-                            ("top_p", "--top-p"), ("seed", "--seed"), ("keep", "--keep"), ("keep_ratio", "--keep-ratio"),
-                            ("frames", "--frames"), ("fps", "--fps")] {
-            if let v = number(key) { args += [flag, v] }
+        func integer(_ key: String) throws -> Int? {
+            guard let x = try number(key) else { return nil }
+            guard x.rounded() == x, abs(x) < 1e15 else { throw Invalid(message: "'\(key)' must be an integer") }
+            return Int(x)
         }
-        for (key, flag) in [("reducer", "--reducer"), ("kv_cache", "--kv-cache")] {
-            if let v = root[key] as? String { args += [flag, v] }
+        func string(_ key: String) throws -> String? {
+            guard let v = body[key], !(v is NSNull) else { return nil }
+            guard let t = v as? String else { throw Invalid(message: "'\(key)' must be a string") }
+            return t
         }
-        if let stop = root["stop"] as? String { args += ["--stop", stop] }
-        if let stops = root["stop"] as? [String] { for s in stops { args += ["--stop", s] } }
-        if let opts = root["reducer_opt"] as? [String] { for o in opts { args += ["--reducer-opt", o] } }
-        if let opts = root["reducer_opt"] as? [String: Any] {
-            for (k, v) in opts.sorted(by: { $0.key < $1.key }) { args += ["--reducer-opt", "\(k)=\(v)"] }
+        if let n = try integer("max_tokens") ?? integer("max_completion_tokens") { o.maxTokens = n }
+        if let t = try number("temperature") { o.sampling.temperature = Float(t) }
+        if let p = try number("top_p") { o.sampling.topP = Float(p) }
+        if let seed = try integer("seed") {
+            guard seed >= 0 else { throw Invalid(message: "'seed' must be >= 0") }
+            o.sampling.seed = UInt64(seed)
         }
-        arguments = args
+        if let stop = body["stop"] as? String { o.stop = [stop] } else if let stops = body["stop"] as? [String] { o.stop = stops }
+        if let reducer = try string("reducer") {
+            o.reducer = reducer
+            o.reducerOptions = []
+            if let type = try? ReducerRegistry.type(named: reducer), type.sizesItself || reducer == "none" { o.keep = nil; o.keepRatio = nil }
+        }
+        if let keep = try integer("keep") { o.keep = keep; o.keepRatio = nil }
+        if let ratio = try number("keep_ratio") { o.keepRatio = ratio; o.keep = nil }
+        if let opts = body["reducer_opt"] as? [String] { o.reducerOptions = opts }
+        if let opts = body["reducer_opt"] as? [String: Any] {
+            o.reducerOptions = opts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        }
+        if let kv = try string("kv_cache") {
+            guard let type = KVCacheType(rawValue: kv) else {
+                throw Invalid(message: "kv_cache must be one of: \(KVCacheType.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            o.kvCache = type
+        }
+        if let frames = try integer("frames") { o.frames = frames; o.fps = nil }
+        if let fps = try number("fps") { o.fps = fps; o.frames = nil }
+        do { try o.validate() } catch let e as VLMError {
+            throw Invalid(message: e.description.replacingOccurrences(of: "usage: ", with: ""))
+        }
+        return o
     }
 }

@@ -42,7 +42,7 @@ struct ServeCommand: ParsableCommand {
         common.applyThreads()
         var runner: VisionRunner?
         try CommandRunner.run(json: false) { runner = try VisionRunner(common: common) }
-        let service = ChatService(runner: runner!, defaults: common, queueLimit: queue, timeout: timeout,
+        let service = ChatService(runner: runner!, defaults: common.pipelineOptions, queueLimit: queue, timeout: timeout,
                                   mediaRoot: mediaRoot, allowRemote: allowRemoteMedia)
         let router = Router()
         let maxBody = maxBodyMb << 20
@@ -88,7 +88,8 @@ final class LockedBox<T>: @unchecked Sendable {
 /// Runs chat requests one at a time on a dedicated thread, with admission control.
 final class ChatService: @unchecked Sendable {
     let runner: VisionRunner
-    let defaults: CommonOptions
+    /// The server's command-line options: every request starts from them.
+    let defaults: PipelineOptions
     let metrics = ServerMetrics()
     let queueLimit: Int
     let timeout: Double
@@ -98,7 +99,7 @@ final class ChatService: @unchecked Sendable {
     private let admitted = LockedBox(0)
     var modelID: String { runner.model.id }
 
-    init(runner: VisionRunner, defaults: CommonOptions, queueLimit: Int, timeout: Double, mediaRoot: String?, allowRemote: Bool) {
+    init(runner: VisionRunner, defaults: PipelineOptions, queueLimit: Int, timeout: Double, mediaRoot: String?, allowRemote: Bool) {
         self.runner = runner; self.defaults = defaults; self.queueLimit = queueLimit; self.timeout = timeout
         self.mediaRoot = mediaRoot.map { URL(fileURLWithPath: $0).standardizedFileURL.resolvingSymlinksInPath().path }
         self.allowRemote = allowRemote
@@ -131,12 +132,10 @@ final class ChatService: @unchecked Sendable {
         } catch { return errorResponse(400, "\(error)", type: "invalid_request_error") }
         // The server's command-line options are the defaults; the request's fields override
         // them and are validated by the same rules as the command line.
-        let options: CommonOptions
-        do {
-            options = try CommonOptions.parse(defaults.arguments + request.arguments)
-        } catch {
-            return errorResponse(400, CommonOptions.message(for: error), type: "invalid_request_error")
-        }
+        let options: PipelineOptions
+        do { options = try request.options(over: defaults) } catch let e as ChatRequest.Invalid {
+            return errorResponse(400, e.message, type: "invalid_request_error")
+        } catch { return errorResponse(400, "\(error)", type: "invalid_request_error") }
         let media: MediaFile?
         do { media = try await materialize(request.media.first) } catch let e as VLMError {
             return errorResponse(400, e.description, type: "invalid_request_error", code: e.kind)
@@ -166,8 +165,7 @@ final class ChatService: @unchecked Sendable {
             worker.async { [self] in
                 event(chunk(["role": "assistant", "content": ""], nil))
                 do {
-                    runner.common = options
-                    let record = try runner.answer(media: media?.path, prompt: prompt, common: options, quiet: true,
+                    let record = try runner.answer(media: media?.path, prompt: prompt, options: options, display: .init(quiet: true),
                                                    isCancelled: { cancelled.value || ProcessStats.now > deadline }) { piece in
                         event(chunk(["content": piece], nil))
                     }
@@ -197,8 +195,7 @@ final class ChatService: @unchecked Sendable {
                         release(); media?.remove()
                         return done.resume(returning: .failure(Timeout()))
                     }
-                    runner.common = options
-                    let result = Result { try runner.answer(media: media?.path, prompt: prompt, common: options, quiet: true,
+                    let result = Result { try runner.answer(media: media?.path, prompt: prompt, options: options, display: .init(quiet: true),
                                                             isCancelled: { cancelled.value || ProcessStats.now > deadline }) }
                     release(); media?.remove()
                     done.resume(returning: result)

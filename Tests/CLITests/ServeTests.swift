@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestSupport
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -8,7 +9,7 @@ import FoundationNetworking
 /// data: URL image, streaming, media-root rules, malformed requests (400), the body limit
 /// (413), a full queue (429), /v1/models, /health and /metrics.
 final class ServeTests: XCTestCase {
-    static let model = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/vlms/llava_onevision").path
+    static let model = vlmFixtures + "/llava_onevision"
     static let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Samples").standardized.path
 
     func request(_ port: Int, _ path: String, body: Data? = nil) async throws -> (Int, String) {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import Prune
+import VLMRuntime
 import TestSupport
 
 /// Issue 6, check 5: DyCoke and VidKV together on every video-capable family, and `--kv-cache

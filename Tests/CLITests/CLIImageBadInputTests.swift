@@ -1,11 +1,12 @@
 import Foundation
 import XCTest
+import TestSupport
 @testable import Vision
 
 /// `vlm describe` / `ask` / `logits` on bad images: exit code 3 and one clear line on stderr,
 /// with the tiny LLaVA fixture as the model so the image path is what fails.
 final class CLIImageBadInputTests: XCTestCase {
-    static let model = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/vlms/llava").path
+    static let model = vlmFixtures + "/llava"
     static let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Samples").standardized.path
 
     func run(_ arguments: [String]) throws -> (code: Int32, stdout: String, stderr: String) { try runVLM(arguments) }

@@ -1,24 +1,11 @@
 import XCTest
+import TestSupport
 import Foundation
 
 /// The built `vlm` binary on bad model files: exit code 3 and exactly one line on stderr, as
 /// ../shared/CONTRACT.md requires. The binary sits next to the test bundle in the build folder.
 final class CLIBadInputTests: XCTestCase {
-    func run(_ arguments: [String]) throws -> (code: Int32, stdout: String, stderr: String) {
-        let bin = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).deletingLastPathComponent().appendingPathComponent("vlm")
-        guard FileManager.default.isExecutableFile(atPath: bin.path) else {
-            throw XCTSkip("vlm binary not built next to the tests (\(bin.path)); `swift build` first")
-        }
-        let p = Process()
-        p.executableURL = bin
-        p.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out; p.standardError = err
-        try p.run()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self),
-                String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
-    }
+    func run(_ arguments: [String]) throws -> (code: Int32, stdout: String, stderr: String) { try runVLM(arguments) }
 
     func testTruncatedAndBogusModelsExitWithCode3() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vlm-cli-\(getpid())")

@@ -1,13 +1,15 @@
 import Foundation
 import XCTest
+import TestSupport
 @testable import Vision
+import VLMRuntime
 
 /// `vlm batch` over a folder of 200 files, 190 generated images with 10 broken or non-media
 /// files mixed in: 190 results and 10 error lines; killed with SIGKILL part-way (and a torn line added, as
 /// a crash mid-write leaves) then resumed, every input appears exactly once; two shards run one
 /// after the other give the same results as one run.
 final class BatchCLITests: XCTestCase {
-    static let model = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/vlms/llava").path
+    static let model = vlmFixtures + "/llava"
 
     func makeFolder() throws -> URL {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vlm-batch-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")

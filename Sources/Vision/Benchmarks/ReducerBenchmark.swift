@@ -101,14 +101,15 @@ public final class ReducerBenchmark {
 
     /// Time to first token (without the encoder, which costs the same with and without DyCoke)
     /// and decode speed over `frames` frames of per-frame tokens `frameTokens` (frame after
-    /// frame), with DyCoke's two stages when `dycoke` is given. Greedy decoding runs exactly
-    /// `genTokens` steps.
-    public func runVideo(frameTokens: [Float], frames: Int, tokensPerFrame n: Int, dycoke: DyCokeReducer?, genTokens: Int) throws -> VideoTiming {
+    /// frame), with a temporal reducer's two stages (DyCoke's) when `temporal` is given. Greedy
+    /// decoding runs exactly `genTokens` steps.
+    public func runVideo(frameTokens: [Float], frames: Int, tokensPerFrame n: Int, temporal: (any TemporalTokenReducer)?,
+                         genTokens: Int) throws -> VideoTiming {
         let d = decoder.config.hiddenSize
         var t = VideoTiming()
         let t0 = ProcessStats.now
         var visual = frameTokens
-        if let dycoke { visual = dycoke.mergeRows(frameTokens, frames: frames, tokensPerFrame: n, width: d).rows }
+        if let temporal { visual = temporal.mergeFrames(frameTokens, frames: frames, tokensPerFrame: n, width: d).rows }
         let count = visual.count / d
         t.visualTokens = count
         let t1 = ProcessStats.now
@@ -119,11 +120,8 @@ public final class ReducerBenchmark {
         var logits = try decoder.forward(embeddings: &x, rows: count + textTokens, cache: cache, logits: .last)
         let t2 = ProcessStats.now
         t.prefill = t2 - t1
-        var pruned: DyCokeKVCache?
-        if let dycoke {
-            pruned = DyCokeKVCache(base: cache, visual: 0..<count, layer: dycoke.pruneLayer, pruneRatio: dycoke.pruneRatio,
-                                   threshold: dycoke.threshold)
-            if let pruned { cache = pruned }
+        if let temporal, let wrapped = temporal.decodingCache(base: cache, visual: 0..<count, layerCount: decoder.config.layerCount) {
+            cache = wrapped
         }
         for _ in 0..<genTokens {
             logits = try decoder.forward(tokens: [Int32(Sampler.argmax(logits))], cache: cache)
@@ -131,7 +129,7 @@ public final class ReducerBenchmark {
         t.decode = ProcessStats.now - t2
         t.generated = genTokens
         t.kvCacheBytes = cache.storedBytes
-        t.recomputations = pruned?.recomputations ?? 0
+        t.recomputations = (cache as? any RecomputingKVCache)?.recomputations ?? 0
         return t
     }
 }

@@ -1,28 +1,6 @@
 import Prune
 import VLMRuntime
 
-/// A reducer with its budget, as the command line chose them.
-public struct TokenReduction: Sendable {
-    public var reducer: any TokenReducer
-    public enum Budget: Sendable { case tokens(Int), ratio(Double) }
-    public var budget: Budget
-
-    public init(reducer: any TokenReducer, budget: Budget) { self.reducer = reducer; self.budget = budget }
-
-    /// Tokens to keep out of `count` (per encoder image: image, crop, tile or frame).
-    public func tokens(of count: Int) throws -> Int {
-        switch budget {
-        case .tokens(let k):
-            guard k >= 1 else { throw VLMError.usage("--keep must be at least 1") }
-            guard k <= count else { throw VLMError.usage("--keep \(k) is more than the \(count) visual tokens per image of this model") }
-            return k
-        case .ratio(let r):
-            guard r > 0, r <= 1 else { throw VLMError.usage("--keep-ratio must be in (0, 1]") }
-            return max(1, Int((Double(count) * r).rounded()))
-        }
-    }
-}
-
 /// One encoder image after projection (and reduction): LLM-space rows plus where each row sits
 /// on the piece's patch grid, which AnyRes packing needs to restore raster order.
 struct ReducedPiece {
@@ -36,7 +14,7 @@ struct ReducedPiece {
     var fullCount: Int
     /// Time spent in the reducer itself.
     var reduceSeconds: Double = 0
-    /// GlobalCom2's patch scores of this piece (the thumbnail's guide the crops).
+    /// The reducer's image-level scores of this piece (GlobalCom2: the thumbnail's guide the crops).
     var scores: [Float]? = nil
     /// How many of `positions` are kept tokens (the rest are merged tokens' anchors); nil: all kept.
     var keptCount: Int? = nil
@@ -46,9 +24,9 @@ extension VisionLanguageModel {
     /// Encodes image `index` of `pixels`, asks the encoder for the reducer's taps, reduces, and
     /// projects what is kept.
     func encodePiece(_ pixels: PixelBatch, index: Int, reduction: TokenReduction?, guidance: ThumbnailGuidance? = nil) throws -> ReducedPiece {
-        try Self.encodePiece(pixels, index: index, encoder: encoder, request: featureRequest, reduction: reduction,
-                             keepsClassToken: !config.dropsClassToken && config.architecture != .idefics3,
-                             projector: projector, connector: connector, guidance: guidance, extras: config.visionFeatureExtras)
+        try Self.encodePiece(pixels, index: index, encoder: encoder, request: family.featureRequest, reduction: reduction,
+                             keepsClassToken: family.keepsClassToken, projector: family.projector, connector: family.connector,
+                             guidance: guidance, extras: config.visionFeatureExtras)
     }
 
     /// The stages of one encoder image, independent of a loaded checkpoint (benchmarks build
@@ -58,7 +36,8 @@ extension VisionLanguageModel {
                             connector: PixelShuffleConnector?, guidance: ThumbnailGuidance? = nil,
                             extras: [VisionFeatureExtra] = []) throws -> ReducedPiece {
         var request = base
-        let needs = reduction?.reducer.needs ?? ReducerNeeds()
+        let reducer = try reduction?.imageReducer()
+        let needs = reducer?.needs ?? ReducerNeeds()
         for a in needs.attention {
             request.taps.append(EncoderTap(layer: a.layer, kind: a.logits ? .attentionLogits : .attentionProbabilities,
                                            clsRowOnly: a.classRowOnly && encoder.hasClassToken))
@@ -109,13 +88,13 @@ extension VisionLanguageModel {
             let rows = try connector(patches, tokens: n, dim: d)
             let s = connector.scale, side = out.gridRows / s
             let full = TokenMatrix(values: rows, count: side * side, width: rows.count / (side * side))
-            guard let reduction else {
+            guard let reduction, let reducer else {
                 return ReducedPiece(rows: rows, count: full.count, positions: Array(0..<full.count), gridRows: side, gridCols: side, fullCount: full.count)
             }
             let input = ReductionInput(tokens: full, gridRows: side, gridCols: side, projected: full, attention: maps(pool: s), keys: keys(pool: s),
                                        thumbnailGuidance: guidance)
             let t0 = ProcessStats.now
-            let result = try reduction.reducer.reduce(input, budget: try reduction.tokens(of: full.count))
+            let result = try reducer.reduce(input, budget: try reduction.tokens(of: full.count))
             let reduceSeconds = ProcessStats.now - t0
             var kept = result.kept.flatMap { full[$0] }
             kept += result.merged
@@ -128,13 +107,13 @@ extension VisionLanguageModel {
         var reduceSeconds = 0.0
         var scores: [Float]? = nil
         var keptCount: Int? = nil
-        if let reduction {
+        if let reduction, let reducer {
             let projected = needs.projected ? TokenMatrix(values: projector(patches, rows: n), count: n, width: projector.outFeatures) : nil
             let input = ReductionInput(tokens: tokens, gridRows: out.gridRows, gridCols: out.gridCols, projected: projected,
                                        attention: maps(pool: 1), keys: keys(pool: 1), thumbnailGuidance: guidance)
-            scores = try (reduction.reducer as? GlobalCom2Reducer)?.scores(input)
+            scores = try reducer.imageGuidanceScores(input)
             let t0 = ProcessStats.now
-            let result = try reduction.reducer.reduce(input, budget: try reduction.tokens(of: n))
+            let result = try reducer.reduce(input, budget: try reduction.tokens(of: n))
             reduceSeconds = ProcessStats.now - t0
             if let projected {
                 rows = result.kept.flatMap { projected[$0] }

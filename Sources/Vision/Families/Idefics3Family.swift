@@ -1,0 +1,77 @@
+import Prune
+import VLMRuntime
+
+/// Idefics3 and SmolVLM (`Idefics3ForConditionalGeneration`, `SmolVLMForConditionalGeneration`):
+/// the image is split into 512-px tiles (rows x cols) plus a global image; each tile's SigLIP
+/// features (last layer, post-layernorm) go through a pixel-shuffle connector (space-to-depth
+/// by `scale_factor`, then one linear layer), so reducers work on the connector's outputs and
+/// grid. In the prompt each tile is framed by `<fake_token_around_image><row_r_col_c>`, rows
+/// end with a newline, and the global image is `<global-img>` after a blank line.
+final class Idefics3Family: VLMFamily {
+    static let modelTypes = ["idefics3", "smolvlm"]
+    static let defaultVisionFeatureLayer = -1
+    static let defaultTextModelType = "llama"
+
+    static func check(_ config: VLMConfig, source: String) throws {
+        try FamilyChecks.refuseFeatureExtras(config, source: source)
+    }
+
+    static func loadLanguageModel(config: VLMConfig, directory: String, checkpoint: SafetensorsCheckpoint) throws
+        -> (model: LanguageModel, template: String?) {
+        try HFCheckpointLayout.loadLanguageModel(config: config, directory: directory, checkpoint: checkpoint)
+    }
+
+    static func loadVisionTower(config: VLMConfig, directory: String, checkpoint: SafetensorsCheckpoint) throws
+        -> (encoder: any VisionEncoder, weights: AnyObject) {
+        try HFCheckpointLayout.loadVisionTower(config: config, directory: directory, checkpoint: checkpoint)
+    }
+
+    let connector: PixelShuffleConnector?
+    var projector: MLPProjector? { nil }
+    let promptFormat: VLMPromptFormat
+
+    init(config: VLMConfig, checkpoint ck: SafetensorsCheckpoint, encoder: any VisionEncoder, textHiddenSize: Int,
+         template: String?, directory: String) throws {
+        let prefix = HFCheckpointLayout.prefix(["model.connector.", "connector."], holding: "modality_projection.proj.weight", in: ck)
+        connector = try PixelShuffleConnector(checkpoint: ck, prefix: prefix, scale: config.int("scale_factor") ?? 2)
+        // `<prefix>User:<image>Q<end_of_utterance>\nAssistant:`: SmolVLM's templates start with
+        // `<|im_start|>`, Idefics3-8B's with `<|begin_of_text|>`.
+        let t = template ?? ""
+        if t.contains("<|begin_of_text|>") {
+            promptFormat = .userColon(prefix: "<|begin_of_text|>")
+        } else {
+            promptFormat = .userColon(prefix: t.isEmpty || t.contains("<|im_start|>") ? "<|im_start|>" : "")
+        }
+    }
+
+    var featureRequest: EncoderRequest { EncoderRequest(featureLayer: -1, applyPostLayerNorm: true) }
+    var keepsClassToken: Bool { false }
+
+    func cropGuidance(_ image: ProcessedImage, base: ReducedPiece, crop: Int, reduction: TokenReduction) throws -> ThumbnailGuidance? { nil }
+
+    /// Tiles in raster order, then the global image; each tile's count kept for its markers.
+    func pack(_ image: ProcessedImage, pieces: [ReducedPiece], width: Int, reduced: Bool) throws -> ImageEmbedding {
+        let all = Array(pieces.map(\.rows).joined())
+        return ImageEmbedding(rows: all, count: all.count / width, tileCounts: pieces.map(\.count), layout: image.layout,
+                              visualBefore: pieces.reduce(0) { $0 + $1.fullCount })
+    }
+
+    func videoFrameTokens(_ frame: ReducedPiece, width: Int) throws -> (rows: [Float], side: Int) {
+        throw VLMError.unsupported("video input is implemented for LLaVA and LLaVA-OneVision models (this is an Idefics3/SmolVLM model)")
+    }
+    var videoSuffix: [Float]? { nil }
+
+    func placeholder(for image: ImageEmbedding) -> String {
+        let around = "<fake_token_around_image>", global = "<global-img>"
+        func tokens(_ n: Int) -> String { String(repeating: "<image>", count: n) }
+        if case .split(let rows, let cols) = image.layout, rows * cols > 0, image.tileCounts.count == rows * cols + 1 {
+            var s = ""
+            for r in 0..<rows {
+                for c in 0..<cols { s += around + "<row_\(r + 1)_col_\(c + 1)>" + tokens(image.tileCounts[r * cols + c]) }
+                s += "\n"
+            }
+            return s + "\n" + around + global + tokens(image.tileCounts.last!) + around
+        }
+        return around + global + tokens(image.count) + around
+    }
+}

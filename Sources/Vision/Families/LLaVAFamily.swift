@@ -1,0 +1,82 @@
+import Prune
+import VLMRuntime
+
+/// LLaVA-1.5 (`LlavaForConditionalGeneration`): one resized image, the vision tower's
+/// features at `vision_feature_layer` (-2 by default), class token dropped ("default"
+/// strategy) or kept ("full"), a two-layer MLP projector, one `<image>` token per visual token.
+/// A video is read as its frames' image tokens one after another under the image placeholder
+/// (vlm's default model reads videos this way).
+///
+/// LLaVA-NeXT and LLaVA-OneVision subclass this family, as transformers derives them.
+class LLaVAFamily: VLMFamily {
+    class var modelTypes: [String] { ["llava"] }
+    class func reads(_ json: [String: Any]) -> Bool { modelTypes.contains(json["model_type"] as? String ?? "") }
+    class var defaultVisionFeatureLayer: Int { -2 }
+    class var defaultTextModelType: String { "llama" }
+
+    /// Feature extras (vlm's per-patch numbers before the projector) need the plain patch grid.
+    class func check(_ config: VLMConfig, source: String) throws {
+        if !config.visionFeatureExtras.isEmpty && !config.dropsClassToken {
+            throw VLMError.unsupported("\(source): vision_feature_extras is implemented for llava models with the class token dropped only")
+        }
+    }
+
+    class func loadLanguageModel(config: VLMConfig, directory: String, checkpoint: SafetensorsCheckpoint) throws
+        -> (model: LanguageModel, template: String?) {
+        try HFCheckpointLayout.loadLanguageModel(config: config, directory: directory, checkpoint: checkpoint)
+    }
+
+    class func loadVisionTower(config: VLMConfig, directory: String, checkpoint: SafetensorsCheckpoint) throws
+        -> (encoder: any VisionEncoder, weights: AnyObject) {
+        try HFCheckpointLayout.loadVisionTower(config: config, directory: directory, checkpoint: checkpoint)
+    }
+
+    /// The layout of published LLaVA templates: Mistral's `[INST]`, ChatML, or Vicuna's USER/ASSISTANT.
+    class func promptFormat(template: String?) -> VLMPromptFormat {
+        let t = template ?? ""
+        if t.contains("[INST]") { return .mistralInstruct }
+        if t.contains("<|im_start|>") { return .chatMLMediaFirst }
+        return .userAssistant
+    }
+
+    let config: VLMConfig
+    let projector: MLPProjector?
+    var connector: PixelShuffleConnector? { nil }
+    let promptFormat: VLMPromptFormat
+
+    required init(config: VLMConfig, checkpoint ck: SafetensorsCheckpoint, encoder: any VisionEncoder, textHiddenSize: Int,
+                  template: String?, directory: String) throws {
+        self.config = config
+        let prefix = HFCheckpointLayout.prefix(["multi_modal_projector.", "model.multi_modal_projector."], holding: "linear_1.weight", in: ck)
+        let projector = try MLPProjector(checkpoint: ck, prefix: prefix, activation: config.projectorActivation, bias: config.projectorHasBias)
+        guard projector.outFeatures == textHiddenSize else {
+            throw VLMError.badInput("\(directory): projector output \(projector.outFeatures) != LLM width \(textHiddenSize)")
+        }
+        let extrasWidth = VisionFeatureExtra.width(of: config.visionFeatureExtras)
+        guard projector.inFeatures == encoder.hiddenSize + extrasWidth else {
+            throw VLMError.badInput("\(directory): projector input \(projector.inFeatures) != vision width \(encoder.hiddenSize)"
+                                    + (extrasWidth > 0 ? " + \(extrasWidth) feature extras" : ""))
+        }
+        self.projector = projector
+        promptFormat = Self.promptFormat(template: template)
+    }
+
+    var featureRequest: EncoderRequest {
+        EncoderRequest(featureLayer: config.visionFeatureLayer, applyPostLayerNorm: config.visionFeatureLayerNorm)
+    }
+    var keepsClassToken: Bool { !config.dropsClassToken }
+
+    func cropGuidance(_ image: ProcessedImage, base: ReducedPiece, crop: Int, reduction: TokenReduction) throws -> ThumbnailGuidance? { nil }
+
+    /// Every encoded piece's tokens in order (one piece for a LLaVA-1.5 image).
+    func pack(_ image: ProcessedImage, pieces: [ReducedPiece], width: Int, reduced: Bool) throws -> ImageEmbedding {
+        let all = Array(pieces.map(\.rows).joined())
+        return ImageEmbedding(rows: all, count: all.count / width, tileCounts: pieces.map(\.count), layout: image.layout,
+                              visualBefore: pieces.reduce(0) { $0 + $1.fullCount })
+    }
+
+    func videoFrameTokens(_ frame: ReducedPiece, width: Int) throws -> (rows: [Float], side: Int) { (frame.rows, frame.gridRows) }
+    var videoSuffix: [Float]? { nil }
+
+    func placeholder(for image: ImageEmbedding) -> String { String(repeating: config.imageToken, count: image.count) }
+}

@@ -1,0 +1,38 @@
+import VLMRuntime
+
+/// LLaVA-OneVision (`LlavaOnevisionForConditionalGeneration`): LLaVA-NeXT's AnyRes with
+/// SigLIP and a Qwen2 LLM, capped by `anyres_max_N` (an unpadded crop grid over N base
+/// images' worth of tokens is bilinearly downsampled), media-first ChatML prompts. Videos:
+/// each frame's grid bilinearly pooled 2x2 (ceil(side/2) squared tokens), all frames in
+/// order, one image_newline after the last frame, placed at the `<video>` marker.
+final class LLaVAOneVisionFamily: LLaVANextFamily {
+    override class var modelTypes: [String] { ["llava_onevision"] }
+    override class var defaultTextModelType: String { "qwen2" }
+
+    override class func check(_ config: VLMConfig, source: String) throws {
+        try super.check(config, source: source)
+        _ = try maxPatches(config.json, source: source)
+    }
+
+    /// N of `vision_aspect_ratio` = "anyres_max_N" (default anyres_max_9).
+    static func maxPatches(_ json: [String: Any], source: String) throws -> Int {
+        let ratio = json["vision_aspect_ratio"] as? String ?? "anyres_max_9"
+        guard ratio.hasPrefix("anyres_max_"), let n = Int(ratio.dropFirst("anyres_max_".count)), n > 0 else {
+            throw VLMError.unsupported("\(source): vision_aspect_ratio '\(ratio)'")
+        }
+        return n
+    }
+
+    override class func promptFormat(template: String?) -> VLMPromptFormat { .chatMLMediaFirst }
+
+    override var maxAnyResPatches: Int? { try? Self.maxPatches(config.json, source: "") }
+
+    override func videoFrameTokens(_ frame: ReducedPiece, width: Int) throws -> (rows: [Float], side: Int) {
+        let pooledSide = (frame.gridRows + 1) / 2
+        let pooled = AnyResPacking.bilinearResize(frame.rows, height: frame.gridRows, width: frame.gridCols, dim: width,
+                                                  toHeight: pooledSide, toWidth: pooledSide)
+        return (pooled, pooledSide)
+    }
+
+    override var videoSuffix: [Float]? { imageNewline }
+}

@@ -1,0 +1,71 @@
+import Prune
+import VLMRuntime
+
+/// A vision-language model family: everything that differs between, say, LLaVA-1.5 and
+/// SmolVLM, in one type per family (one file each in this folder). The rest of the library
+/// (VisionLanguageModel, the pipeline, the CLI) is written against this protocol and never
+/// asks which family it holds.
+///
+/// A family type answers three groups of questions:
+/// - reading a checkpoint (static): which `config.json` it reads, its config defaults, how
+///   its language model and vision tower are found among the tensors;
+/// - its own weights and rules for one checkpoint (an instance, built at load time): the
+///   connector (MLP projector, pixel-shuffle connector), which encoder features it feeds;
+/// - placing tokens: how the encoded pieces of one image (image, AnyRes crops, tiles) become
+///   its visual tokens, how a video's frames do, and what text stands for them in the prompt.
+///
+/// Families that extend another (LLaVA-NeXT extends LLaVA, LLaVA-OneVision extends NeXT, as
+/// transformers' modeling files derive them) subclass it and override what changes.
+protocol VLMFamily: AnyObject {
+    /// `model_type` values of config.json this family reads.
+    static var modelTypes: [String] { get }
+    /// Whether this family reads `json`; the registry asks the families in order.
+    static func reads(_ json: [String: Any]) -> Bool
+    /// `vision_feature_layer` when config.json omits it (transformers' config class default).
+    static var defaultVisionFeatureLayer: Int { get }
+    /// The text decoder's `model_type` when `text_config` omits it.
+    static var defaultTextModelType: String { get }
+    /// Family keys and checks of config.json beyond the common ones (VLMConfig).
+    static func check(_ config: VLMConfig, source: String) throws
+
+    /// The language model (decoder, tokenizer) and the chat template text stored with it.
+    static func loadLanguageModel(config: VLMConfig, directory: String, checkpoint: SafetensorsCheckpoint) throws
+        -> (model: LanguageModel, template: String?)
+    /// The vision tower, and the object that keeps its memory-mapped weights alive.
+    static func loadVisionTower(config: VLMConfig, directory: String, checkpoint: SafetensorsCheckpoint) throws
+        -> (encoder: any VisionEncoder, weights: AnyObject)
+
+    /// The family's own weights and rules for one checkpoint.
+    init(config: VLMConfig, checkpoint: SafetensorsCheckpoint, encoder: any VisionEncoder, textHiddenSize: Int,
+         template: String?, directory: String) throws
+
+    /// The chat layout of one user turn with media.
+    var promptFormat: VLMPromptFormat { get }
+    /// Which encoder output feeds the connector.
+    var featureRequest: EncoderRequest { get }
+    /// Whether the encoder's class token reaches the LLM (LLaVA's "full" strategy).
+    var keepsClassToken: Bool { get }
+    /// Projects encoder features to LLM width after reduction (LLaVA families)...
+    var projector: MLPProjector? { get }
+    /// ...or merges and projects them before reduction (Idefics3's pixel shuffle).
+    var connector: PixelShuffleConnector? { get }
+
+    /// A reducer's guidance for crop `crop` of an image from its base image (GlobalCom2 on
+    /// AnyRes); nil for families without crops.
+    func cropGuidance(_ image: ProcessedImage, base: ReducedPiece, crop: Int, reduction: TokenReduction) throws -> ThumbnailGuidance?
+    /// One image's visual tokens from its encoded pieces, in prompt order, with the count the
+    /// model would have without a reducer (`visualBefore`).
+    func pack(_ image: ProcessedImage, pieces: [ReducedPiece], width: Int, reduced: Bool) throws -> ImageEmbedding
+    /// The tokens one video frame contributes (before any reducer) from its encoded piece, and
+    /// the side of their square grid; throws `unsupported` for families that read no video.
+    func videoFrameTokens(_ frame: ReducedPiece, width: Int) throws -> (rows: [Float], side: Int)
+    /// Rows appended after a video's frames (LLaVA-OneVision's image_newline), or nil; when
+    /// set, the video is placed at the `<video>` marker with the video token.
+    var videoSuffix: [Float]? { get }
+    /// The prompt text that stands for one image's visual tokens.
+    func placeholder(for image: ImageEmbedding) -> String
+}
+
+extension VLMFamily {
+    static func reads(_ json: [String: Any]) -> Bool { modelTypes.contains(json["model_type"] as? String ?? "") }
+}
