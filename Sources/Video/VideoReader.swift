@@ -92,6 +92,8 @@ public final class VideoReader {
     /// Decodes the sampled frames in order, calling `body` for each; `body` returns false to
     /// stop early. `size` gives the output (width, height) from the (rotated) source size;
     /// nil keeps the source size.
+    /// Long (about 90 lines) on purpose: FFmpeg's send/receive loop with seeking, error
+    /// handling and the sampling decision in one place, as FFmpeg's own examples keep it.
     public func read(_ sampling: FrameSampling, size: ((Int, Int) -> (Int, Int))? = nil,
                      _ body: (VideoFrame) throws -> Bool) throws {
         let wanted: [Int]

@@ -18,25 +18,8 @@ final class ServeOptionsTests: XCTestCase {
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:])
     }
 
-    /// Starts `vlm serve ARGS` on a free-ish port and waits for /health.
-    func startServer(_ arguments: [String], portOffset: Int32) async throws -> (Process, Int) {
-        let port = 20000 + Int((getpid() + portOffset) % 20000)
-        let p = Process()
-        p.executableURL = try vlmBinary()
-        p.arguments = ["serve", "--port", String(port)] + arguments
-        p.standardError = Pipe(); p.standardOutput = Pipe()
-        try p.run()
-        for _ in 0..<200 {
-            if let (code, _) = try? await request(port, "/health"), code == 200 { return (p, port) }
-            try await Task.sleep(nanoseconds: 50_000_000)
-        }
-        p.terminate()
-        XCTFail("server did not start")
-        throw CocoaError(.fileReadUnknown)
-    }
-
     func testServerDefaultsAndRequestOverrides() async throws {
-        let (p, port) = try await startServer(["--model", vlmFixtures + "/llava", "--reducer", "pool", "--keep", "16", "--max-tokens", "2"],
+        let (p, port) = try await startVLMServer(["--model", vlmFixtures + "/llava", "--reducer", "pool", "--keep", "16", "--max-tokens", "2"],
                                               portOffset: 4211)
         defer { p.terminate(); p.waitUntilExit() }
         let png = try Data(contentsOf: URL(fileURLWithPath: Self.samples + "/shapes.png")).base64EncodedString()

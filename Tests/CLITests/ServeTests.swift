@@ -27,21 +27,9 @@ final class ServeTests: XCTestCase {
     }
 
     func testServer() async throws {
-        let bin = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).deletingLastPathComponent().appendingPathComponent("vlm")
-        guard FileManager.default.isExecutableFile(atPath: bin.path) else { throw XCTSkip("vlm not built") }
-        let port = 20000 + Int(getpid() % 20000)
-        let p = Process()
-        p.executableURL = bin
-        p.arguments = ["serve", "--model", Self.model, "--port", String(port), "--queue", "0", "--max-body-mb", "1",
-                       "--media-root", Self.samples, "--max-tokens", "8"]
-        p.standardError = Pipe(); p.standardOutput = Pipe()
-        try p.run()
+        let (p, port) = try await startVLMServer(["--model", Self.model, "--queue", "0", "--max-body-mb", "1",
+                       "--media-root", Self.samples, "--max-tokens", "8"], portOffset: 0)
         defer { p.terminate(); p.waitUntilExit() }
-        var up = false
-        for _ in 0..<200 where !up {
-            if let (code, _) = try? await request(port, "/health"), code == 200 { up = true } else { try await Task.sleep(nanoseconds: 50_000_000) }
-        }
-        XCTAssertTrue(up, "server did not start")
 
         let (mcode, models) = try await request(port, "/v1/models")
         XCTAssertEqual(mcode, 200); XCTAssertTrue(models.contains("llava_onevision"), models)
@@ -112,20 +100,8 @@ final class ServeTests: XCTestCase {
     /// A bounded load run: 200 requests with an image, 8 at a time, each bounded in time: no
     /// failures, and resident memory at the end within 10% of what it was after 20 requests.
     func testLoadRunKeepsMemoryFlat() async throws {
-        let bin = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).deletingLastPathComponent().appendingPathComponent("vlm")
-        guard FileManager.default.isExecutableFile(atPath: bin.path) else { throw XCTSkip("vlm not built") }
-        let port = 20000 + Int((getpid() + 7919) % 20000)
-        let p = Process()
-        p.executableURL = bin
-        p.arguments = ["serve", "--model", Self.model, "--port", String(port), "--queue", "8", "--max-tokens", "16", "--timeout", "60"]
-        p.standardError = Pipe(); p.standardOutput = Pipe()
-        try p.run()
+        let (p, port) = try await startVLMServer(["--model", Self.model, "--queue", "8", "--max-tokens", "16", "--timeout", "60"], portOffset: 7919)
         defer { p.terminate(); p.waitUntilExit() }
-        var up = false
-        for _ in 0..<200 where !up {
-            if let (code, _) = try? await request(port, "/health"), code == 200 { up = true } else { try await Task.sleep(nanoseconds: 50_000_000) }
-        }
-        XCTAssertTrue(up, "server did not start")
         let png = try Data(contentsOf: URL(fileURLWithPath: Self.samples + "/shapes.png")).base64EncodedString()
         let body = chat([["type": "text", "text": "Describe."], ["type": "image_url", "image_url": ["url": "data:image/png;base64," + png]]])
         for _ in 0..<20 { _ = try await request(port, "/v1/chat/completions", body: body) }

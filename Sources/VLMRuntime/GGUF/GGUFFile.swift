@@ -17,6 +17,9 @@ public final class GGUFFile {
 
     public static func open(path: String) throws -> GGUFFile { try GGUFFile(path: path) }
 
+    /// Long (about 90 lines) on purpose: the header, metadata and tensor table are read in one
+    /// pass in file order, each bound checked where it is read; split, the checks would drift
+    /// from the reads they guard.
     public init(path: String) throws {
         self.path = path
         file = try MappedFile(path: path)

@@ -38,6 +38,8 @@ enum PackedAttention {
     static let tile = 32
     static let queryChunk = 64
 
+    /// Long (about 90 lines) on purpose: one hot loop (tile load, scores, online softmax,
+    /// value accumulation) kept together so its buffers stay in registers and cache.
     static func run<S: KVTileSource>(
         _ source: S, shape: KVCacheShape, cached: Int, queries: UnsafePointer<Float>, tokens: Int,
         scale: Float, window: Int?, output: UnsafeMutablePointer<Float>

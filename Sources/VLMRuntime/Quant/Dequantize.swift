@@ -7,6 +7,8 @@ public enum Dequantize {
     }
 
     /// Dequantizes `count` values (a whole number of blocks) of type `type` from `src`.
+    /// Long (about 120 lines) on purpose: one switch over the GGML block formats, each case a
+    /// short loop over its block layout, readable side by side with ggml-quants.c.
     public static func row(_ type: GGMLType, _ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, count: Int) {
         let blocks = count / type.blockSize
         switch type {

@@ -32,6 +32,8 @@ public enum TokenizerJSONLoader {
         return try? JSONValue.parse([UInt8](d))
     }
 
+    /// Long (about 110 lines) on purpose: tokenizer.json's model, added tokens, normalizer,
+    /// pre-tokenizer and decoder are read in the order transformers' loader reads them.
     static func vocabulary(tokenizer json: JSONValue, config: JSONValue, generation: JSONValue,
                            templateFile: String?, source path: String) throws -> TokenizerVocabulary {
         guard let model = json["model"], json.members != nil else { throw VLMError.badInput("\(path): not a tokenizer.json") }

@@ -16,16 +16,6 @@ final class Idefics3Family: VLMFamily {
         try FamilyChecks.refuseFeatureExtras(config, source: source)
     }
 
-    static func loadLanguageModel(config: VLMConfig, directory: String, checkpoint: SafetensorsCheckpoint) throws
-        -> (model: LanguageModel, template: String?) {
-        try HFCheckpointLayout.loadLanguageModel(config: config, directory: directory, checkpoint: checkpoint)
-    }
-
-    static func loadVisionTower(config: VLMConfig, directory: String, checkpoint: SafetensorsCheckpoint) throws
-        -> (encoder: any VisionEncoder, weights: AnyObject) {
-        try HFCheckpointLayout.loadVisionTower(config: config, directory: directory, checkpoint: checkpoint)
-    }
-
     let connector: PixelShuffleConnector?
     var projector: MLPProjector? { nil }
     let promptFormat: VLMPromptFormat

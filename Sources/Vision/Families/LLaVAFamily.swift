@@ -21,6 +21,8 @@ class LLaVAFamily: VLMFamily {
         }
     }
 
+    // The two loaders restate VLMFamily's defaults as class methods so that ComposedLLaVAFamily
+    // can override them (a subclass cannot override a protocol extension's default).
     class func loadLanguageModel(config: VLMConfig, directory: String, checkpoint: SafetensorsCheckpoint) throws
         -> (model: LanguageModel, template: String?) {
         try HFCheckpointLayout.loadLanguageModel(config: config, directory: directory, checkpoint: checkpoint)

@@ -68,4 +68,14 @@ protocol VLMFamily: AnyObject {
 
 extension VLMFamily {
     static func reads(_ json: [String: Any]) -> Bool { modelTypes.contains(json["model_type"] as? String ?? "") }
+
+    /// A Hugging Face checkpoint's own LLM and vision tower (HFCheckpointLayout).
+    static func loadLanguageModel(config: VLMConfig, directory: String, checkpoint: SafetensorsCheckpoint) throws
+        -> (model: LanguageModel, template: String?) {
+        try HFCheckpointLayout.loadLanguageModel(config: config, directory: directory, checkpoint: checkpoint)
+    }
+    static func loadVisionTower(config: VLMConfig, directory: String, checkpoint: SafetensorsCheckpoint) throws
+        -> (encoder: any VisionEncoder, weights: AnyObject) {
+        try HFCheckpointLayout.loadVisionTower(config: config, directory: directory, checkpoint: checkpoint)
+    }
 }

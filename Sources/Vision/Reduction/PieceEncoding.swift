@@ -30,90 +30,68 @@ extension VisionLanguageModel {
     }
 
     /// The stages of one encoder image, independent of a loaded checkpoint (benchmarks build
-    /// random components of published shapes and run exactly this).
+    /// random components of published shapes and run exactly this): encode with the reducer's
+    /// taps, then reduce and project in the order the connector needs.
     static func encodePiece(_ pixels: PixelBatch, index: Int, encoder: any VisionEncoder, request base: EncoderRequest,
                             reduction: TokenReduction?, keepsClassToken: Bool, projector: MLPProjector?,
                             connector: PixelShuffleConnector?, guidance: ThumbnailGuidance? = nil,
                             extras: [VisionFeatureExtra] = []) throws -> ReducedPiece {
-        var request = base
         let reducer = try reduction?.imageReducer()
         let needs = reducer?.needs ?? ReducerNeeds()
+        var request = base
         for a in needs.attention {
             request.taps.append(EncoderTap(layer: a.layer, kind: a.logits ? .attentionLogits : .attentionProbabilities,
                                            clsRowOnly: a.classRowOnly && encoder.hasClassToken))
         }
         if let layer = needs.keysLayer { request.taps.append(EncoderTap(layer: layer, kind: .keys)) }
-        let out = try encoder.encode(pixels, index: index, request: request)
-        var d = out.hiddenSize
-        // The patch tokens (class token set aside: LLaVA's "default" strategy drops it; a
-        // "full" strategy keeps it in front, unreduced).
-        let hasCLS = out.hasClassToken
-        let classRow: [Float]? = hasCLS && keepsClassToken ? Array(out.features[0..<d]) : nil
-        var patches = hasCLS ? Array(out.features[d...]) : out.features
-        let n = out.gridRows * out.gridCols
-        if !extras.isEmpty {
-            // VLMConfig admits extras only for LLaVA without the class token (no connector).
-            patches = VisionFeatureExtra.append(extras, to: patches, width: d, pixels: pixels, index: index,
-                                                gridRows: out.gridRows, gridCols: out.gridCols)
-            d += VisionFeatureExtra.width(of: extras)
-        }
-
-        // Attention maps and keys as the reducer declared them.
-        func maps(pool: Int) -> [ReducerNeeds.Attention: AttentionMap] {
-            var result: [ReducerNeeds.Attention: AttentionMap] = [:]
-            for a in needs.attention {
-                let layer = a.layer < 0 ? encoder.layerCount + a.layer : a.layer
-                let tap = EncoderTap(layer: layer, kind: a.logits ? .attentionLogits : .attentionProbabilities,
-                                     clsRowOnly: a.classRowOnly && hasCLS)
-                guard let values = out.taps[tap] else { continue }
-                let size = out.tokenCount
-                var map = AttentionMap(values: values, rows: values.count / size, size: size, hasClassToken: hasCLS)
-                if pool > 1 { map = Self.poolColumns(map, side: out.gridRows, scale: pool) }
-                result[a] = map
-            }
-            return result
-        }
-        func keys(pool: Int) -> TokenMatrix? {
-            guard let layer = needs.keysLayer else { return nil }
-            let resolved = layer < 0 ? encoder.layerCount + layer : layer
-            guard var k = out.taps[EncoderTap(layer: resolved, kind: .keys)] else { return nil }
-            let hd = k.count / out.tokenCount
-            if hasCLS { k = Array(k[hd...]) }
-            if pool > 1 { return Self.poolRows(TokenMatrix(values: k, count: n, width: hd), side: out.gridRows, scale: pool) }
-            return TokenMatrix(values: k, count: n, width: hd)
-        }
-
+        let piece = EncodedPatches(output: try encoder.encode(pixels, index: index, request: request), needs: needs,
+                                   layerCount: encoder.layerCount, keepsClassToken: keepsClassToken,
+                                   extras: extras, pixels: pixels, index: index)
+        let chosen = reduction.map { (reducer: reducer!, reduction: $0) }
         if let connector {
-            // Idefics3: reduce after the pixel shuffle, on the connector's outputs and its grid.
-            let rows = try connector(patches, tokens: n, dim: d)
-            let s = connector.scale, side = out.gridRows / s
-            let full = TokenMatrix(values: rows, count: side * side, width: rows.count / (side * side))
-            guard let reduction, let reducer else {
-                return ReducedPiece(rows: rows, count: full.count, positions: Array(0..<full.count), gridRows: side, gridCols: side, fullCount: full.count)
-            }
-            let input = ReductionInput(tokens: full, gridRows: side, gridCols: side, projected: full, attention: maps(pool: s), keys: keys(pool: s),
-                                       thumbnailGuidance: guidance)
-            let t0 = ProcessStats.now
-            let result = try reducer.reduce(input, budget: try reduction.tokens(of: full.count))
-            let reduceSeconds = ProcessStats.now - t0
-            var kept = result.kept.flatMap { full[$0] }
-            kept += result.merged
-            return ReducedPiece(rows: kept, count: result.count, positions: result.kept + result.mergedAnchors, gridRows: side, gridCols: side,
-                                fullCount: full.count, reduceSeconds: reduceSeconds, keptCount: result.kept.count)
+            return try reduceAfterConnector(piece, connector: connector, reduction: chosen, guidance: guidance)
         }
         guard let projector else { throw VLMError.badInput("the model has neither a projector nor a connector") }
-        let tokens = TokenMatrix(values: patches, count: n, width: d)
-        var rows: [Float], count: Int, positions: [Int]
-        var reduceSeconds = 0.0
-        var scores: [Float]? = nil
-        var keptCount: Int? = nil
-        if let reduction, let reducer {
-            let projected = needs.projected ? TokenMatrix(values: projector(patches, rows: n), count: n, width: projector.outFeatures) : nil
+        return try reduceBeforeProjector(piece, projector: projector, reduction: chosen, guidance: guidance)
+    }
+
+    /// Idefics3: reduce after the pixel shuffle, on the connector's outputs and its grid.
+    static func reduceAfterConnector(_ piece: EncodedPatches, connector: PixelShuffleConnector,
+                                     reduction: (reducer: any TokenReducer, reduction: TokenReduction)?, guidance: ThumbnailGuidance?) throws -> ReducedPiece {
+        let rows = try connector(piece.patches, tokens: piece.count, dim: piece.width)
+        let s = connector.scale, side = piece.output.gridRows / s
+        let full = TokenMatrix(values: rows, count: side * side, width: rows.count / (side * side))
+        guard let (reducer, reduction) = reduction else {
+            return ReducedPiece(rows: rows, count: full.count, positions: Array(0..<full.count), gridRows: side, gridCols: side, fullCount: full.count)
+        }
+        let budget = try reduction.tokens(of: full.count)   // counted on the connector's grid
+        let input = ReductionInput(tokens: full, gridRows: side, gridCols: side, projected: full, attention: piece.maps(pool: s),
+                                   keys: piece.keys(pool: s), thumbnailGuidance: guidance)
+        let t0 = ProcessStats.now
+        let result = try reducer.reduce(input, budget: budget)
+        let reduceSeconds = ProcessStats.now - t0
+        let kept = result.kept.flatMap { full[$0] } + result.merged
+        return ReducedPiece(rows: kept, count: result.count, positions: result.kept + result.mergedAnchors, gridRows: side, gridCols: side,
+                            fullCount: full.count, reduceSeconds: reduceSeconds, keptCount: result.kept.count)
+    }
+
+    /// LLaVA families: reduce the encoder's patch features, then project what is kept (or
+    /// gather from the projected tokens when the reducer read them); a kept class token leads.
+    static func reduceBeforeProjector(_ piece: EncodedPatches, projector: MLPProjector,
+                                      reduction: (reducer: any TokenReducer, reduction: TokenReduction)?, guidance: ThumbnailGuidance?) throws -> ReducedPiece {
+        let n = piece.count, out = piece.output
+        var rows: [Float], count = n, positions = Array(0..<n)
+        var reduceSeconds = 0.0, scores: [Float]? = nil, keptCount: Int? = nil
+        if let (reducer, reduction) = reduction {
+            let budget = try reduction.tokens(of: n)
+            let tokens = TokenMatrix(values: piece.patches, count: n, width: piece.width)
+            let projected = piece.needs.projected
+                ? TokenMatrix(values: projector(piece.patches, rows: n), count: n, width: projector.outFeatures) : nil
             let input = ReductionInput(tokens: tokens, gridRows: out.gridRows, gridCols: out.gridCols, projected: projected,
-                                       attention: maps(pool: 1), keys: keys(pool: 1), thumbnailGuidance: guidance)
+                                       attention: piece.maps(pool: 1), keys: piece.keys(pool: 1), thumbnailGuidance: guidance)
             scores = try reducer.imageGuidanceScores(input)
             let t0 = ProcessStats.now
-            let result = try reducer.reduce(input, budget: try reduction.tokens(of: n))
+            let result = try reducer.reduce(input, budget: budget)
             reduceSeconds = ProcessStats.now - t0
             if let projected {
                 rows = result.kept.flatMap { projected[$0] }
@@ -123,15 +101,15 @@ extension VisionLanguageModel {
             }
             count = result.count
             positions = result.kept + result.mergedAnchors
-            keptCount = (classRow == nil ? 0 : 1) + result.kept.count
+            keptCount = (piece.classRow == nil ? 0 : 1) + result.kept.count
         } else {
-            rows = projector(patches, rows: n); count = n; positions = Array(0..<n)
+            rows = projector(piece.patches, rows: n)
         }
-        if let classRow {
+        if let classRow = piece.classRow {
             rows = projector(classRow, rows: 1) + rows; count += 1; positions = [-1] + positions
         }
         return ReducedPiece(rows: rows, count: count, positions: positions, gridRows: out.gridRows, gridCols: out.gridCols,
-                            fullCount: n + (classRow == nil ? 0 : 1), reduceSeconds: reduceSeconds, scores: scores, keptCount: keptCount)
+                            fullCount: n + (piece.classRow == nil ? 0 : 1), reduceSeconds: reduceSeconds, scores: scores, keptCount: keptCount)
     }
 
     /// An attention map over the pixel-shuffled grid: columns of each scale x scale group summed
@@ -159,5 +137,62 @@ extension VisionLanguageModel {
             for j in 0..<w { values[o + j] += m.values[src + j] / Float(s * s) }
         }}
         return TokenMatrix(values: values, count: outSide * outSide, width: w)
+    }
+}
+
+/// One encoder image's output split the way the reducers read it: patch features (class
+/// token set aside: LLaVA's "default" strategy drops it, "full" keeps it in front, unreduced;
+/// feature extras appended), and the attention maps and keys the reducer asked for.
+struct EncodedPatches {
+    let output: EncoderOutput
+    let needs: ReducerNeeds
+    let layerCount: Int
+    let classRow: [Float]?
+    let patches: [Float]
+    /// Width of a patch row (the encoder's, plus any feature extras).
+    let width: Int
+    /// Patches on the grid.
+    var count: Int { output.gridRows * output.gridCols }
+
+    init(output out: EncoderOutput, needs: ReducerNeeds, layerCount: Int, keepsClassToken: Bool, extras: [VisionFeatureExtra],
+         pixels: PixelBatch, index: Int) {
+        self.output = out; self.needs = needs; self.layerCount = layerCount
+        let d = out.hiddenSize
+        classRow = out.hasClassToken && keepsClassToken ? Array(out.features[0..<d]) : nil
+        var patches = out.hasClassToken ? Array(out.features[d...]) : out.features
+        // VLMConfig admits extras only for LLaVA without the class token (no connector).
+        if !extras.isEmpty {
+            patches = VisionFeatureExtra.append(extras, to: patches, width: d, pixels: pixels, index: index,
+                                                gridRows: out.gridRows, gridCols: out.gridCols)
+        }
+        self.patches = patches
+        width = d + VisionFeatureExtra.width(of: extras)
+    }
+
+    /// The requested attention maps, columns pooled `pool` x `pool` (the pixel-shuffled grid).
+    func maps(pool: Int) -> [ReducerNeeds.Attention: AttentionMap] {
+        var result: [ReducerNeeds.Attention: AttentionMap] = [:]
+        for a in needs.attention {
+            let layer = a.layer < 0 ? layerCount + a.layer : a.layer
+            let tap = EncoderTap(layer: layer, kind: a.logits ? .attentionLogits : .attentionProbabilities,
+                                 clsRowOnly: a.classRowOnly && output.hasClassToken)
+            guard let values = output.taps[tap] else { continue }
+            let size = output.tokenCount
+            var map = AttentionMap(values: values, rows: values.count / size, size: size, hasClassToken: output.hasClassToken)
+            if pool > 1 { map = VisionLanguageModel.poolColumns(map, side: output.gridRows, scale: pool) }
+            result[a] = map
+        }
+        return result
+    }
+
+    /// The requested layer's head-averaged keys (class token excluded), rows pooled likewise.
+    func keys(pool: Int) -> TokenMatrix? {
+        guard let layer = needs.keysLayer else { return nil }
+        let resolved = layer < 0 ? layerCount + layer : layer
+        guard var k = output.taps[EncoderTap(layer: resolved, kind: .keys)] else { return nil }
+        let hd = k.count / output.tokenCount
+        if output.hasClassToken { k = Array(k[hd...]) }
+        let m = TokenMatrix(values: k, count: count, width: hd)
+        return pool > 1 ? VisionLanguageModel.poolRows(m, side: output.gridRows, scale: pool) : m
     }
 }

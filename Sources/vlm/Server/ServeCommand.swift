@@ -151,41 +151,7 @@ final class ChatService: @unchecked Sendable {
         let prompt = request.text
 
         if request.stream {
-            let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream()
-            continuation.onTermination = { _ in cancelled.value = true }
-            @Sendable func event(_ object: Any) {
-                if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) {
-                    continuation.yield(ByteBuffer(string: "data: " + String(decoding: data, as: UTF8.self) + "\n\n"))
-                }
-            }
-            @Sendable func chunk(_ delta: [String: Any], _ finish: String?) -> [String: Any] {
-                ["id": id, "object": "chat.completion.chunk", "created": created, "model": modelID,
-                 "choices": [["index": 0, "delta": delta, "finish_reason": finish.map { $0 as Any } ?? NSNull()]]]
-            }
-            worker.async { [self] in
-                event(chunk(["role": "assistant", "content": ""], nil))
-                do {
-                    let record = try runner.answer(media: media?.path, prompt: prompt, options: options, display: .init(quiet: true),
-                                                   isCancelled: { cancelled.value || ProcessStats.now > deadline }) { piece in
-                        event(chunk(["content": piece], nil))
-                    }
-                    metrics.record(record)
-                    event(chunk([:], finishReason(runner.stopReason)))
-                    metrics.record(status: 200)
-                } catch let e as VLMError {
-                    event(["error": ["message": e.description, "type": e.exitCode == 2 ? "invalid_request_error" : "server_error", "code": e.kind]])
-                    metrics.record(status: e.exitCode == 1 ? 500 : 400)
-                } catch {
-                    event(["error": ["message": "\(error)", "type": "server_error"]])
-                    metrics.record(status: 500)
-                }
-                // The slot is free before the client sees the end, so its next request is admitted.
-                release(); media?.remove()
-                continuation.yield(ByteBuffer(string: "data: [DONE]\n\n"))
-                continuation.finish()
-            }
-            return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
-                            body: .init(asyncSequence: stream))
+            return stream(prompt: prompt, media: media, options: options, deadline: deadline, cancelled: cancelled, id: id, created: created)
         }
 
         let outcome: Result<ResultRecord, Error> = await withTaskCancellationHandler {
@@ -221,6 +187,46 @@ final class ChatService: @unchecked Sendable {
         case .failure(let e):
             return errorResponse(500, "\(e)", type: "server_error")
         }
+    }
+
+    /// A streamed answer: server-sent events, one chunk per piece of text, then `[DONE]`.
+    private func stream(prompt: String, media: MediaFile?, options: PipelineOptions, deadline: Double, cancelled: LockedBox<Bool>,
+                        id: String, created: Int) -> Response {
+        let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream()
+        continuation.onTermination = { _ in cancelled.value = true }
+        @Sendable func event(_ object: Any) {
+            if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) {
+                continuation.yield(ByteBuffer(string: "data: " + String(decoding: data, as: UTF8.self) + "\n\n"))
+            }
+        }
+        @Sendable func chunk(_ delta: [String: Any], _ finish: String?) -> [String: Any] {
+            ["id": id, "object": "chat.completion.chunk", "created": created, "model": modelID,
+             "choices": [["index": 0, "delta": delta, "finish_reason": finish.map { $0 as Any } ?? NSNull()]]]
+        }
+        worker.async { [self] in
+            event(chunk(["role": "assistant", "content": ""], nil))
+            do {
+                let record = try runner.answer(media: media?.path, prompt: prompt, options: options, display: .init(quiet: true),
+                                               isCancelled: { cancelled.value || ProcessStats.now > deadline }) { piece in
+                    event(chunk(["content": piece], nil))
+                }
+                metrics.record(record)
+                event(chunk([:], finishReason(runner.stopReason)))
+                metrics.record(status: 200)
+            } catch let e as VLMError {
+                event(["error": ["message": e.description, "type": e.exitCode == 2 ? "invalid_request_error" : "server_error", "code": e.kind]])
+                metrics.record(status: e.exitCode == 1 ? 500 : 400)
+            } catch {
+                event(["error": ["message": "\(error)", "type": "server_error"]])
+                metrics.record(status: 500)
+            }
+            // The slot is free before the client sees the end, so its next request is admitted.
+            release(); media?.remove()
+            continuation.yield(ByteBuffer(string: "data: [DONE]\n\n"))
+            continuation.finish()
+        }
+        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+                        body: .init(asyncSequence: stream))
     }
 
     struct Timeout: Error {}
