@@ -10,6 +10,9 @@ enum JSONValue {
     case null
     case bool(Bool)
     case number(Double)
+    /// A number written without a fraction or exponent (Python's json reads it as an int; chat
+    /// templates print the two differently).
+    case integer(Int)
     case string(String)
     case array([JSONValue])
     case object([(key: String, value: JSONValue)])
@@ -20,6 +23,7 @@ enum JSONValue {
     var members: [(key: String, value: JSONValue)]? { if case .object(let m) = self { return m }; return nil }
     /// An integral number that fits in Int.
     var intValue: Int? {
+        if case .integer(let i) = self { return i }
         guard case .number(let d) = self, d.rounded() == d, abs(d) < 9.0e15 else { return nil }
         return Int(d)
     }
@@ -118,11 +122,11 @@ enum JSONValue {
             case UInt8(ascii: "t"): try expect("true"); return .bool(true)
             case UInt8(ascii: "f"): try expect("false"); return .bool(false)
             case UInt8(ascii: "n"): try expect("null"); return .null
-            default: return .number(try number())
+            default: return try number()
             }
         }
 
-        mutating func number() throws -> Double {
+        mutating func number() throws -> JSONValue {
             let start = i
             var integral = true
             var magnitude: Int = 0
@@ -140,9 +144,9 @@ enum JSONValue {
                 integral = false
                 i += 1
             }
-            if integral { return Double(negative ? -magnitude : magnitude) }
+            if integral { return .integer(negative ? -magnitude : magnitude) }
             guard let d = Double(String(decoding: bytes[start..<i], as: UTF8.self)) else { throw fail("bad number") }
-            return d
+            return .number(d)
         }
 
         mutating func hex4() throws -> UInt32 {
