@@ -59,6 +59,9 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "Video: frames per second of presentation time (instead of --frames).")
     var fps: Double?
 
+    @Option(help: "A system message before the user turn, rendered by the model's chat template.")
+    var system: String?
+
     @Option(help: "Write a PNG of what the encoder saw with the dropped patches dimmed (several inputs: -N suffix).")
     var showKept: String?
 
@@ -77,7 +80,7 @@ struct CommonOptions: ParsableArguments {
         var o = PipelineOptions()
         o.reducer = reducer; o.keep = keep; o.keepRatio = keepRatio; o.reducerOptions = reducerOpt
         o.kvCache = kvCacheType; o.frames = frames; o.fps = fps
-        o.maxTokens = maxTokens; o.sampling = sampling; o.stop = stop
+        o.maxTokens = maxTokens; o.sampling = sampling; o.stop = stop; o.system = system
         return o
     }
 

@@ -12,9 +12,6 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "The user prompt.")
     var prompt: String
 
-    @Option(help: "A system message for the chat template.")
-    var system: String?
-
     @Flag(help: "Pass the prompt to the model untouched (no chat template).")
     var raw = false
 
@@ -27,7 +24,7 @@ struct GenerateCommand: ParsableCommand {
             let loaded = ProcessStats.now
             if let warning = lm.templateWarning, !raw { Log.warn(warning) }
 
-            let tokens = try lm.promptTokens(user: prompt, system: system, raw: raw)
+            let tokens = try lm.promptTokens(user: prompt, system: common.system, raw: raw)
             let cache = lm.decoder.makeCache(common.kvCacheType)
             let options = GenerationOptions(maxTokens: common.maxTokens, sampling: common.sampling,
                                             stopStrings: common.stop)

@@ -10,7 +10,7 @@ struct VLMCommand: ParsableCommand {
         abstract: "Run vision-language models on the CPU, with visual-token reducers.",
         subcommands: [DescribeCommand.self, AskCommand.self, BatchCommand.self, ServeCommand.self, GenerateCommand.self, LogitsCommand.self,
                       BenchCommand.self, EncoderBenchCommand.self, ReducerBenchCommand.self, ProbeCommand.self, FramesCommand.self,
-                      ModelsCommand.self, EvalCommand.self, KVAccuracyCommand.self])
+                      ModelsCommand.self, EvalCommand.self, KVAccuracyCommand.self, PromptCommand.self])
 
     /// ArgumentParser exits with 64 (EX_USAGE) on bad arguments; ../shared/CONTRACT.md says 2.
     static func main() {

@@ -19,6 +19,7 @@ final class VisionRunner {
         }
         pipeline = try VLMPipeline(directory: path)
         loadSeconds = ProcessStats.now - start
+        if let warning = pipeline.model.chatTemplate.warning { Log.warn(warning) }
     }
 
     /// Why the last `generate` on the model's own decoder stopped.
@@ -31,15 +32,23 @@ final class VisionRunner {
     /// One input (or none) and a prompt, end to end; streams the text unless told otherwise.
     func answer(media: String?, prompt: String, options: PipelineOptions, display: Display, showKept: String? = nil,
                 isCancelled: () -> Bool = { false }, onText: ((String) -> Void)? = nil) throws -> ResultRecord {
+        try answer(media: media.map { [$0] } ?? [], prompt: prompt, conversation: nil, options: options, display: display,
+                   showKept: showKept, isCancelled: isCancelled, onText: onText)
+    }
+
+    /// Several inputs, and either a text prompt about them or a whole conversation (whose image
+    /// and video parts are `media`, in order; `prompt` is then what the record names).
+    func answer(media: [String], prompt: String, conversation: [ChatMessage]?, options: PipelineOptions, display: Display,
+                showKept: String? = nil, isCancelled: () -> Bool = { false }, onText: ((String) -> Void)? = nil) throws -> ResultRecord {
         let start = ProcessStats.now
-        let prepared = try pipeline.prepare(prompt: prompt, media: media.map { [.file($0)] } ?? [], options: options,
-                                            keptPicture: showKept != nil)
+        let question: PipelinePrompt = conversation.map { .conversation($0) } ?? .text(prompt)
+        let prepared = try pipeline.prepare(question, media: media.map { .file($0) }, options: options, keptPicture: showKept != nil)
         if let showKept, let picture = prepared.keptPicture {
             guard FileManager.default.createFile(atPath: showKept, contents: Data(PNGEncoder.encode(picture))) else {
                 throw VLMError.runtime("cannot write \(showKept)")
             }
         }
-        return try generate(prepared, media: media, prompt: prompt, options: options, display: display, start: start,
+        return try generate(prepared, media: media.first, prompt: prompt, options: options, display: display, start: start,
                             isCancelled: isCancelled, onText: onText)
     }
 

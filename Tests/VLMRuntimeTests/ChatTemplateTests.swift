@@ -2,11 +2,12 @@ import XCTest
 import Foundation
 @testable import VLMRuntime
 
-/// Chat prompts against transformers' `apply_chat_template` (Fixtures/chat_templates.json, from
-/// tools/make_tokenizer_fixtures.py): each family's real Jinja template is recognised by
-/// `ChatTemplate.detect`, and `render` gives the same characters for conversations with and
-/// without a system message, multi-turn, whitespace that Gemma and Llama 3 trim, and with and
-/// without the generation prompt.
+/// Chat templates as `ChatTemplate` runs them, against transformers' `apply_chat_template`
+/// (Fixtures/chat_templates.json, from tools/make_tokenizer_fixtures.py): each family's real
+/// template renders the same characters for conversations with and without a system message,
+/// multi-turn, whitespace that Gemma and Llama 3 trim, and with and without the generation
+/// prompt; the fallbacks used for models without a template render what the published templates
+/// they stand for render; template files are found where transformers looks.
 final class ChatTemplateTests: XCTestCase {
     struct Fixture: Decodable {
         struct Message: Decodable { let role: String; let content: String }
@@ -21,93 +22,91 @@ final class ChatTemplateTests: XCTestCase {
         try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: TokenizerTests.fixtureURL("chat_templates.json")))
     }
 
-    static let expectedFamily: [String: ChatTemplate] = [
-        "smollm2": .chatML(defaultSystem: ChatTemplate.smolLM2System),
-        "qwen2": .chatML(defaultSystem: ChatTemplate.qwen2System),
-        "gemma3": .gemma,
-        "llama3": .llama3,
-        "vicuna": .vicuna,
+    /// The special tokens tools/make_tokenizer_fixtures.py rendered each family with.
+    static let specials: [String: [String: String]] = [
+        "smollm2": [:],
+        "qwen2": ["bos_token": "<|endoftext|>", "eos_token": "<|im_end|>"],
+        "gemma3": ["bos_token": "<bos>", "eos_token": "<eos>"],
+        "llama3": ["bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"],
+        "vicuna": ["bos_token": "<s>", "eos_token": "</s>"],
+    ]
+
+    /// Which fallback stands for which published template.
+    static let fallbacks: [String: ChatTemplateFallback.Fallback] = [
+        "qwen2": ChatTemplateFallback.qwen2, "gemma3": ChatTemplateFallback.gemma, "vicuna": ChatTemplateFallback.vicuna,
     ]
 
     func testEveryFamilyRendersLikeTransformers() throws {
         let fixture = try Self.fixture()
-        XCTAssertEqual(Set(fixture.templates.keys), Set(Self.expectedFamily.keys))
-        for (family, source) in fixture.templates {
-            let (template, warning) = ChatTemplate.detect(templateString: source, architecture: nil)
-            XCTAssertEqual(template, Self.expectedFamily[family], family)
-            XCTAssertNil(warning, family)
-        }
         XCTAssertGreaterThanOrEqual(fixture.renders.count, 50)
         for r in fixture.renders {
-            let template = try XCTUnwrap(Self.expectedFamily[r.family])
-            let text = template.render(r.messages.map { ChatMessage(role: $0.role, content: $0.content) },
-                                       addGenerationPrompt: r.addGenerationPrompt)
-            XCTAssertEqual(text, r.rendered, "\(r.family): \(r.name), generation prompt \(r.addGenerationPrompt)")
+            let source = try XCTUnwrap(fixture.templates[r.family])
+            let specials = try XCTUnwrap(Self.specials[r.family], r.family)
+            let messages = r.messages.map { ChatMessage(role: $0.role, content: $0.content) }
+            let template = try ChatTemplate(source: source, specialTokens: specials, origin: r.family)
+            XCTAssertEqual(try template.render(messages, addGenerationPrompt: r.addGenerationPrompt), r.rendered,
+                           "\(r.family): \(r.name), generation prompt \(r.addGenerationPrompt)")
+            if let fallback = Self.fallbacks[r.family] {
+                let f = try ChatTemplate(source: fallback.source, specialTokens: specials, origin: fallback.name, isFallback: true)
+                XCTAssertEqual(try f.render(messages, addGenerationPrompt: r.addGenerationPrompt), r.rendered,
+                               "fallback \(fallback.name): \(r.name)")
+            }
         }
     }
 
-    func testSmolLM2SingleQuestion() {
-        let t = ChatTemplate.chatML(defaultSystem: ChatTemplate.smolLM2System)
-        XCTAssertEqual(t.render([ChatMessage(role: "user", content: "Hi")], addGenerationPrompt: true),
-                       "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n"
-                       + "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n")
-        // A system message of its own replaces the default.
-        XCTAssertEqual(t.render([ChatMessage(role: "system", content: "S"), ChatMessage(role: "user", content: "Hi")],
-                                addGenerationPrompt: false),
-                       "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n")
-        XCTAssertEqual(t.render([], addGenerationPrompt: true), "<|im_start|>assistant\n")
+    func testFallbackByArchitectureWarns() throws {
+        let v = TokenizerVocabulary(model: .byteLevelBPE, preTokenizer: "gpt2", tokens: ["<s>", "a"], bosID: 0)
+        let gemma = try ChatTemplate.load(text: nil, origin: "x", vocabulary: v, architecture: "gemma3")
+        XCTAssertTrue(gemma.isFallback)
+        XCTAssertNotNil(gemma.warning)
+        XCTAssertEqual(gemma.origin, "fallback: Gemma")
+        XCTAssertEqual(try ChatTemplate.load(text: "", origin: "x", vocabulary: v, architecture: "qwen2").origin, "fallback: Qwen2 ChatML")
+        XCTAssertEqual(try ChatTemplate.load(text: nil, origin: "x", vocabulary: v, architecture: "llava").origin, "fallback: Vicuna v1")
+        let plain = try ChatTemplate.load(text: nil, origin: "x", vocabulary: v, architecture: "llama")
+        XCTAssertEqual(try plain.render([ChatMessage(role: "user", content: "a"), ChatMessage(role: "user", parts: [.image, .text("b")])],
+                                        addGenerationPrompt: true), "a\nb")
+        // The plain fallback gets the tokenizer's BOS; a real template's text is encoded as rendered.
+        XCTAssertTrue(plain.addsSpecialTokens(to: "a", processor: false))
+        XCTAssertFalse(plain.addsSpecialTokens(to: "<s>a", processor: false))
+        let own = try ChatTemplate.load(text: "{{ messages[0].content }}", origin: "x", vocabulary: v, architecture: "llama")
+        XCTAssertFalse(own.isFallback)
+        XCTAssertNil(own.warning)
+        XCTAssertEqual(own.specialTokens, ["bos_token": "<s>"])
+        XCTAssertFalse(own.addsSpecialTokens(to: "a", processor: false))
+        XCTAssertTrue(own.addsSpecialTokens(to: "a", processor: true), "a processor adds BOS unless the text starts with it")
     }
 
-    func testGemmaFoldsSystemIntoFirstUserTurn() {
-        let text = ChatTemplate.gemma.render([ChatMessage(role: "system", content: "Be brief."),
-                                              ChatMessage(role: "user", content: " Hi \n"),
-                                              ChatMessage(role: "assistant", content: "Hello."),
-                                              ChatMessage(role: "user", content: "Bye")], addGenerationPrompt: true)
-        XCTAssertEqual(text, "<bos><start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n<start_of_turn>model\nHello.<end_of_turn>\n"
-                             + "<start_of_turn>user\nBye<end_of_turn>\n<start_of_turn>model\n")
-        XCTAssertTrue(ChatTemplate.gemma.rendersBOS)
+    func testTemplateErrorsAreBadInputWithThePosition() throws {
+        let raising = try ChatTemplate(source: "line one\n{{ raise_exception('roles must alternate') }}", specialTokens: [:], origin: "t.jinja")
+        XCTAssertThrowsError(try raising.render([], addGenerationPrompt: true)) { e in
+            guard case VLMError.badInput(let m) = e else { return XCTFail("\(e)") }
+            XCTAssertTrue(m.contains("t.jinja") && m.contains("line 2") && m.contains("roles must alternate"), m)
+        }
+        XCTAssertThrowsError(try ChatTemplate(source: "{% for m in messages %}", specialTokens: [:], origin: "t.jinja")) { e in
+            guard case VLMError.badInput(let m) = e else { return XCTFail("\(e)") }
+            XCTAssertTrue(m.contains("syntax error"), m)
+        }
+        // A template cannot run away: its output is bounded.
+        let big = try ChatTemplate(source: "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}",
+                                   specialTokens: [:], origin: "t")
+        XCTAssertThrowsError(try big.render([], addGenerationPrompt: true))
     }
 
-    func testVicunaIsLLaVAsConversation() {
-        let text = ChatTemplate.vicuna.render([ChatMessage(role: "user", content: "<image>\nWhat is this?")], addGenerationPrompt: true)
-        XCTAssertEqual(text, ChatTemplate.vicunaSystem + " USER: <image>\nWhat is this? ASSISTANT:")
-    }
-
-    func testDetection() {
-        // ChatML's default system message is read from the template, whichever way the newline is written.
-        let qwen25 = "{%- if messages[0]['role'] == 'system' %}{{- '<|im_start|>system\\n' + messages[0]['content'] + '<|im_end|>\\n' }}"
-            + "{%- else %}{{- '<|im_start|>system\\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\\n' }}{%- endif %}"
-        XCTAssertEqual(ChatTemplate.detect(templateString: qwen25, architecture: "qwen2").0,
-                       .chatML(defaultSystem: "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."))
-        let noDefault = "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n'}}{% endfor %}"
-        XCTAssertEqual(ChatTemplate.detect(templateString: noDefault, architecture: nil).0, .chatML(defaultSystem: nil))
-        let escaped = "{{ '<|im_start|>system\\nYou\\'re kind.<|im_end|>\\n' }}"
-        XCTAssertEqual(ChatTemplate.detect(templateString: escaped, architecture: nil).0, .chatML(defaultSystem: "You're kind."))
-
-        // Unknown templates fall back to the plain prompt, with a warning.
-        let (unknown, warning) = ChatTemplate.detect(templateString: "{{ messages[0]['content'] }} ###", architecture: "llama")
-        XCTAssertEqual(unknown, .plain)
-        XCTAssertNotNil(warning)
-        XCTAssertEqual(ChatTemplate.plain.render([ChatMessage(role: "user", content: "a"), ChatMessage(role: "user", content: "b")],
-                                                 addGenerationPrompt: true), "a\nb")
-
-        // Without a template: by architecture.
-        XCTAssertEqual(ChatTemplate.detect(templateString: nil, architecture: "gemma3").0, .gemma)
-        XCTAssertNil(ChatTemplate.detect(templateString: nil, architecture: "gemma3").warning)
-        XCTAssertEqual(ChatTemplate.detect(templateString: "", architecture: "qwen2").0, .chatML(defaultSystem: ChatTemplate.qwen2System))
-        XCTAssertEqual(ChatTemplate.detect(templateString: nil, architecture: "llama").0, .plain)
-        XCTAssertNotNil(ChatTemplate.detect(templateString: nil, architecture: nil).warning)
-
-        // Llama 3.1's template is recognised, with a warning about its date header.
-        let llama31 = "{{- '<|start_header_id|>system<|end_header_id|>\\n\\n' }}{{- 'Cutting Knowledge Date: December 2023\\n' }}"
-        let (l31, w31) = ChatTemplate.detect(templateString: llama31, architecture: "llama")
-        XCTAssertEqual(l31, .llama3)
-        XCTAssertNotNil(w31)
-    }
-
-    func testTrimIsPythonStrip() {
-        XCTAssertEqual(" \t\n\u{3000}x y\u{1F}\u{85} ".jinjaTrimmed(), "x y")
-        XCTAssertEqual("\u{200B}x".jinjaTrimmed(), "\u{200B}x", "zero-width space is not whitespace to Python")
-        XCTAssertEqual("  ".jinjaTrimmed(), "")
+    func testProcessorTemplatePrecedence() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vlm-chat-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func write(_ name: String, _ text: String) throws { try text.write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8) }
+        XCTAssertNil(try ChatTemplateSource.processorTemplate(directory: dir.path))
+        try write("chat_template.jinja", "jinja")
+        XCTAssertEqual(try ChatTemplateSource.processorTemplate(directory: dir.path)?.text, "jinja")
+        try write("chat_template.json", #"{"chat_template": "json"}"#)
+        XCTAssertEqual(try ChatTemplateSource.processorTemplate(directory: dir.path)?.text, "json", "the legacy file wins over .jinja")
+        try write("processor_config.json", #"{"chat_template": [{"name": "tool_use", "template": "tools"}, {"name": "default", "template": "named"}]}"#)
+        XCTAssertEqual(try ChatTemplateSource.processorTemplate(directory: dir.path)?.text, "named")
+        XCTAssertEqual(try ChatTemplateSource.processorTemplate(directory: dir.path, name: "tool_use")?.text, "tools")
+        XCTAssertThrowsError(try ChatTemplateSource.processorTemplate(directory: dir.path, name: "nope"))
+        try write("processor_config.json", #"{"chat_template": 5}"#)
+        XCTAssertThrowsError(try ChatTemplateSource.processorTemplate(directory: dir.path))
     }
 }

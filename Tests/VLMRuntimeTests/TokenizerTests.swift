@@ -72,12 +72,11 @@ final class TokenizerTests: XCTestCase {
         XCTAssertEqual(failures, 0, "\(failures) of \(fixture.cases.count) strings tokenized differently", file: file, line: line)
 
         // Conversations rendered by the detected template, and their ids.
-        let (template, warning) = ChatTemplate.detect(templateString: vocabulary.chatTemplate, architecture: architecture)
-        XCTAssertNil(warning, file: file, line: line)
+        let template = try ChatTemplate.load(text: vocabulary.chatTemplate, origin: "fixture", vocabulary: vocabulary, architecture: architecture)
         XCTAssertFalse(fixture.conversations.isEmpty, file: file, line: line)
         for conv in fixture.conversations {
             let messages = conv.messages.map { ChatMessage(role: $0.role, content: $0.content) }
-            let text = template.render(messages, addGenerationPrompt: conv.addGenerationPrompt)
+            let text = try template.render(messages, addGenerationPrompt: conv.addGenerationPrompt)
             XCTAssertEqual(text, conv.rendered, "\(conv.name), generation prompt \(conv.addGenerationPrompt)", file: file, line: line)
             XCTAssertEqual(tokenizer.encode(text, addSpecial: false), conv.ids, "ids of \(conv.name)", file: file, line: line)
         }
@@ -115,9 +114,9 @@ final class TokenizerTests: XCTestCase {
     /// tokenized exactly as transformers tokenizes `apply_chat_template(..., add_generation_prompt=True)`.
     func testSmolLM2CapitalOfFrancePrompt() throws {
         let (tokenizer, vocabulary, architecture) = try Self.load(smolLM2File)
-        let (template, _) = ChatTemplate.detect(templateString: vocabulary.chatTemplate, architecture: architecture)
-        XCTAssertEqual(template, .chatML(defaultSystem: ChatTemplate.smolLM2System))
-        let text = template.render([ChatMessage(role: "user", content: "What is the capital of France?")], addGenerationPrompt: true)
+        let template = try ChatTemplate.load(text: vocabulary.chatTemplate, origin: "SmolLM2", vocabulary: vocabulary, architecture: architecture)
+        XCTAssertFalse(template.isFallback, "SmolLM2's GGUF stores its template")
+        let text = try template.render([ChatMessage(role: "user", content: "What is the capital of France?")], addGenerationPrompt: true)
         XCTAssertEqual(text, "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n"
                            + "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n")
         let expected: [Int32] = [1, 9690, 198, 2683, 359, 253, 5356, 5646, 11173, 3365, 3511, 308, 34519, 28, 7018, 411,

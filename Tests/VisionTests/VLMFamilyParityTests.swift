@@ -23,6 +23,8 @@ final class VLMFamilyParityTests: XCTestCase {
         let image_features_sum: Float
         let last_logits: [Float]
         let greedy_ids: [Int32]
+        /// Top-1 minus top-2 logit at each greedy step, where recorded.
+        let greedy_margins: [Float]?
         struct Layout: Decodable { let kind: String; let rows: Int; let cols: Int; let grid_height: Int?; let grid_width: Int? }
     }
 
@@ -74,13 +76,17 @@ final class VLMFamilyParityTests: XCTestCase {
         for (a, b) in zip(logits, expected.last_logits) { logitError = max(logitError, abs(a - b)) }
         XCTAssertLessThan(logitError, 2e-3, "\(name): last-position logits", file: file, line: line)
 
+        // Greedy tokens up to the first step whose top-two margin transformers recorded as below
+        // the logit tolerance (a tie there is decided by rounding, not by the model).
+        let steps = expected.greedy_margins?.firstIndex { $0 < 2e-3 } ?? expected.greedy_ids.count
         var generated: [Int32] = []
-        for _ in 0..<expected.greedy_ids.count {
+        for _ in 0..<steps {
             let next = Int32(logits.indices.max { logits[$0] < logits[$1] }!)
             generated.append(next)
             logits = try decoder.forward(tokens: [next], cache: cache, logits: .last)
         }
-        XCTAssertEqual(generated, expected.greedy_ids, "\(name): greedy tokens", file: file, line: line)
+        XCTAssertGreaterThanOrEqual(steps, 6, "\(name): too few comparable greedy steps", file: file, line: line)
+        XCTAssertEqual(generated, Array(expected.greedy_ids.prefix(steps)), "\(name): greedy tokens", file: file, line: line)
         print("\(name): features max err \(featureError), logits max err \(logitError), \(ids.count) prompt tokens, \(embedding.count) visual")
     }
 
@@ -90,6 +96,17 @@ final class VLMFamilyParityTests: XCTestCase {
     func testEveryRegisteredFamily() throws {
         XCTAssertFalse(VLMConfig.supportedModelTypes.isEmpty)
         for name in VLMConfig.supportedModelTypes { try check(name) }
+    }
+
+    /// The checkpoint's own chat template decides the prompt (issue 17): a LLaVA-OneVision model
+    /// whose template adds Qwen's default system message ("You are a helpful assistant.") gives
+    /// transformers' `apply_chat_template` ids, logits and greedy tokens
+    /// (tools/make_template_vlm.py; the weights are llava_onevision's).
+    func testTemplateWithDefaultSystemPrompt() throws {
+        try check("llava_onevision_system")
+        let (model, _, _) = try load("llava_onevision_system")
+        XCTAssertFalse(model.chatTemplate.isFallback)
+        XCTAssertTrue(model.chatTemplate.origin.hasSuffix("chat_template.jinja"))
     }
 
     /// LLaVA-OneVision on 8 video frames (tools/make_tiny_onevision_video.py): per-frame

@@ -6,15 +6,14 @@ public final class LanguageModel {
     public let decoder: DecoderModel
     public let tokenizer: any Tokenizer
     public let chatTemplate: ChatTemplate
-    /// Set when the model's template was not recognised (the plain prompt is used).
-    public let templateWarning: String?
+    /// Set when the model has no template of its own (a fallback is used).
+    public var templateWarning: String? { chatTemplate.warning }
     /// Keeps the GGUF mapping alive for as long as the weights are used.
     private let source: AnyObject?
 
-    public init(id: String, decoder: DecoderModel, tokenizer: any Tokenizer, chatTemplate: ChatTemplate,
-                templateWarning: String?, source: AnyObject?) {
+    public init(id: String, decoder: DecoderModel, tokenizer: any Tokenizer, chatTemplate: ChatTemplate, source: AnyObject?) {
         self.id = id; self.decoder = decoder; self.tokenizer = tokenizer
-        self.chatTemplate = chatTemplate; self.templateWarning = templateWarning; self.source = source
+        self.chatTemplate = chatTemplate; self.source = source
     }
 
     /// Loads `path`: a .gguf file, or a directory with config.json, safetensors and tokenizer.json.
@@ -23,19 +22,18 @@ public final class LanguageModel {
         if ModelLocator.isDirectory(path) {
             let decoder = try HFDecoderLoader.load(directory: path)
             let vocabulary = try TokenizerJSONLoader.load(directory: path)
-            let (template, warning) = ChatTemplate.detect(templateString: vocabulary.chatTemplate,
-                                                          architecture: decoder.config.family.rawValue)
+            let template = try ChatTemplate.load(text: vocabulary.chatTemplate, origin: path + " (tokenizer chat template)",
+                                                 vocabulary: vocabulary, architecture: decoder.config.family.rawValue)
             return LanguageModel(id: name, decoder: decoder, tokenizer: try makeTokenizer(vocabulary),
-                                 chatTemplate: template, templateWarning: warning, source: nil)
+                                 chatTemplate: template, source: nil)
         }
         let file = try GGUFFile(path: path)
         let decoder = try GGUFDecoderLoader.load(file)
         let vocabulary = try TokenizerVocabulary.fromGGUF(file)
-        let (template, warning) = ChatTemplate.detect(templateString: vocabulary.chatTemplate,
-                                                      architecture: try file.stringIfPresent("general.architecture"))
+        let template = try ChatTemplate.load(text: vocabulary.chatTemplate, origin: name + " (GGUF tokenizer.chat_template)",
+                                             vocabulary: vocabulary, architecture: try file.stringIfPresent("general.architecture"))
         return LanguageModel(id: name.hasSuffix(".gguf") ? String(name.dropLast(5)) : name, decoder: decoder,
-                             tokenizer: try makeTokenizer(vocabulary), chatTemplate: template,
-                             templateWarning: warning, source: file)
+                             tokenizer: try makeTokenizer(vocabulary), chatTemplate: template, source: file)
     }
 
     /// The prompt as token ids: one user turn (after an optional system message) in the chat
@@ -46,9 +44,14 @@ public final class LanguageModel {
         var messages: [ChatMessage] = []
         if let system { messages.append(ChatMessage(role: "system", content: system)) }
         messages.append(ChatMessage(role: "user", content: user))
-        let text = chatTemplate.render(messages, addGenerationPrompt: true)
-        // Templates that render BOS themselves must not get a second one; ChatML has none.
-        let ids = tokenizer.encode(text, addSpecial: chatTemplate == .plain)
+        return try promptTokens(messages: messages)
+    }
+
+    /// A whole conversation in the chat template, as transformers' tokenizer
+    /// `apply_chat_template(messages, add_generation_prompt=..., tokenize=True)` encodes it.
+    public func promptTokens(messages: [ChatMessage], addGenerationPrompt: Bool = true) throws -> [Int32] {
+        let text = try chatTemplate.render(messages, addGenerationPrompt: addGenerationPrompt)
+        let ids = tokenizer.encode(text, addSpecial: chatTemplate.addsSpecialTokens(to: text, processor: false))
         guard !ids.isEmpty else { throw VLMError.usage("the prompt is empty") }
         return ids
     }

@@ -10,17 +10,16 @@ final class ComposedLLaVAFamily: LLaVAFamily {
         super.reads(json) && (json["text_model_file"] is String || json["vision_model_directory"] is String)
     }
 
-    /// The GGUF LLM must speak ChatML: the prompt layout is LLaVA-OneVision's media-first ChatML.
+    /// vlm's composed models are trained on LLaVA-OneVision's media-first ChatML; the GGUF's own
+    /// template is a text-only one, so it is not used for prompts with media.
+    override class var fallbackChatTemplate: ChatTemplateFallback.Fallback { LLaVAOneVisionFamily.onevisionTemplate }
+
     override class func loadLanguageModel(config: VLMConfig, directory: String, checkpoint: SafetensorsCheckpoint) throws
         -> (model: LanguageModel, template: String?) {
         guard let file = config.textModelFile else {
             return try HFCheckpointLayout.loadLanguageModel(config: config, directory: directory, checkpoint: checkpoint)
         }
-        let language = try LanguageModel.load(path: resolve(file, relativeTo: directory))
-        guard case .chatML = language.chatTemplate else {
-            throw VLMError.unsupported("\(directory): a composed model needs a ChatML LLM (\(file) has another chat template)")
-        }
-        return (language, "<|im_start|>")   // the layout LLaVA's promptFormat maps to media-first ChatML
+        return (try LanguageModel.load(path: resolve(file, relativeTo: directory)), nil)
     }
 
     override class func loadVisionTower(config: VLMConfig, directory: String, checkpoint: SafetensorsCheckpoint) throws

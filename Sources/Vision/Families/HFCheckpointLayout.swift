@@ -11,7 +11,7 @@ enum HFCheckpointLayout {
     static let patchEmbeddingStems = ["embeddings.patch_embedding.weight", "embeddings.patch_embeddings.projection.weight"]
 
     /// The checkpoint's own LLM: decoder from `text_config`, tokenizer.json, and the chat
-    /// template text (chat_template.jinja/.json, processor or tokenizer config, tokenizer.json).
+    /// template the tokenizer stores (chat_template.jinja or tokenizer_config.json), if any.
     static func loadLanguageModel(config: VLMConfig, directory: String, checkpoint ck: SafetensorsCheckpoint) throws
         -> (model: LanguageModel, template: String?) {
         guard let textPrefix = textPrefixes.first(where: { ck.contains($0 + "embed_tokens.weight") }) else {
@@ -21,12 +21,11 @@ enum HFCheckpointLayout {
         let textConfig = try HFDecoderLoader.config(fromJSON: config.textConfig, source: directory + "/config.json (text_config)")
         let decoder = try HFDecoderLoader.load(config: textConfig, checkpoint: ck, prefix: textPrefix, lmHeadName: headName)
         let vocabulary = try TokenizerJSONLoader.load(directory: directory)
-        let template = VLMPromptFormat.templateText(directory: directory) ?? vocabulary.chatTemplate
-        let (chat, warning) = ChatTemplate.detect(templateString: template, architecture: config.textConfig["model_type"] as? String)
+        let chat = try ChatTemplate.load(text: vocabulary.chatTemplate, origin: directory + " (tokenizer chat template)",
+                                         vocabulary: vocabulary, architecture: config.textConfig["model_type"] as? String)
         let name = String(directory.split(separator: "/").last ?? Substring(directory))
-        let model = LanguageModel(id: name, decoder: decoder, tokenizer: try makeTokenizer(vocabulary), chatTemplate: chat,
-                                  templateWarning: warning, source: nil)
-        return (model, template)
+        let model = LanguageModel(id: name, decoder: decoder, tokenizer: try makeTokenizer(vocabulary), chatTemplate: chat, source: nil)
+        return (model, vocabulary.chatTemplate)
     }
 
     /// The checkpoint's own vision tower, at the first prefix that holds a patch embedding.

@@ -18,20 +18,16 @@ final class Idefics3Family: VLMFamily {
 
     let connector: PixelShuffleConnector?
     var projector: MLPProjector? { nil }
-    let promptFormat: VLMPromptFormat
+    /// HuggingFaceTB/SmolVLM-256M-Instruct's template.
+    static let fallbackChatTemplate = ChatTemplateFallback.Fallback(name: "SmolVLM", source: """
+        <|im_start|>{% for message in messages %}{{message['role'] | capitalize}}{% if message['content'][0]['type'] == 'image' %}{{':'}}{% else %}{{': '}}{% endif %}{% for line in message['content'] %}{% if line['type'] == 'text' %}{{line['text']}}{% elif line['type'] == 'image' %}{{ '<image>' }}{% endif %}{% endfor %}<end_of_utterance>
+        {% endfor %}{% if add_generation_prompt %}{{ 'Assistant:' }}{% endif %}
+        """)
 
     init(config: VLMConfig, checkpoint ck: SafetensorsCheckpoint, encoder: any VisionEncoder, textHiddenSize: Int,
-         template: String?, directory: String) throws {
+         directory: String) throws {
         let prefix = HFCheckpointLayout.prefix(["model.connector.", "connector."], holding: "modality_projection.proj.weight", in: ck)
         connector = try PixelShuffleConnector(checkpoint: ck, prefix: prefix, scale: config.int("scale_factor") ?? 2)
-        // `<prefix>User:<image>Q<end_of_utterance>\nAssistant:`: SmolVLM's templates start with
-        // `<|im_start|>`, Idefics3-8B's with `<|begin_of_text|>`.
-        let t = template ?? ""
-        if t.contains("<|begin_of_text|>") {
-            promptFormat = .userColon(prefix: "<|begin_of_text|>")
-        } else {
-            promptFormat = .userColon(prefix: t.isEmpty || t.contains("<|im_start|>") ? "<|im_start|>" : "")
-        }
     }
 
     var featureRequest: EncoderRequest { EncoderRequest(featureLayer: -1, applyPostLayerNorm: true) }

@@ -33,21 +33,18 @@ class LLaVAFamily: VLMFamily {
         try HFCheckpointLayout.loadVisionTower(config: config, directory: directory, checkpoint: checkpoint)
     }
 
-    /// The layout of published LLaVA templates: Mistral's `[INST]`, ChatML, or Vicuna's USER/ASSISTANT.
-    class func promptFormat(template: String?) -> VLMPromptFormat {
-        let t = template ?? ""
-        if t.contains("[INST]") { return .mistralInstruct }
-        if t.contains("<|im_start|>") { return .chatMLMediaFirst }
-        return .userAssistant
+    /// llava-hf/llava-1.5-7b-hf's template: `USER: <image>\n... ASSISTANT:`.
+    class var fallbackChatTemplate: ChatTemplateFallback.Fallback {
+        ChatTemplateFallback.Fallback(name: "LLaVA-1.5", source: """
+            {% for message in messages %}{% if message['role'] != 'system' %}{{ message['role'].upper() + ': '}}{% endif %}{# Render all images first #}{% for content in message['content'] | selectattr('type', 'equalto', 'image') %}{{ '<image>\\n' }}{% endfor %}{# Render all text next #}{% if message['role'] != 'assistant' %}{% for content in message['content'] | selectattr('type', 'equalto', 'text') %}{{ content['text'] + ' '}}{% endfor %}{% else %}{% for content in message['content'] | selectattr('type', 'equalto', 'text') %}{% generation %}{{ content['text'] + ' '}}{% endgeneration %}{% endfor %}{% endif %}{% endfor %}{% if add_generation_prompt %}{{ 'ASSISTANT:' }}{% endif %}
+            """)
     }
 
     let config: VLMConfig
     let projector: MLPProjector?
     var connector: PixelShuffleConnector? { nil }
-    let promptFormat: VLMPromptFormat
-
     required init(config: VLMConfig, checkpoint ck: SafetensorsCheckpoint, encoder: any VisionEncoder, textHiddenSize: Int,
-                  template: String?, directory: String) throws {
+                  directory: String) throws {
         self.config = config
         let prefix = HFCheckpointLayout.prefix(["multi_modal_projector.", "model.multi_modal_projector."], holding: "linear_1.weight", in: ck)
         let projector = try MLPProjector(checkpoint: ck, prefix: prefix, activation: config.projectorActivation, bias: config.projectorHasBias)
@@ -60,7 +57,6 @@ class LLaVAFamily: VLMFamily {
                                     + (extrasWidth > 0 ? " + \(extrasWidth) feature extras" : ""))
         }
         self.projector = projector
-        promptFormat = Self.promptFormat(template: template)
     }
 
     var featureRequest: EncoderRequest {

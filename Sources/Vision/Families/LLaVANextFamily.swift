@@ -20,13 +20,12 @@ class LLaVANextFamily: LLaVAFamily {
     let imageNewline: [Float]
 
     required init(config: VLMConfig, checkpoint ck: SafetensorsCheckpoint, encoder: any VisionEncoder, textHiddenSize: Int,
-                  template: String?, directory: String) throws {
+                  directory: String) throws {
         guard let name = ["image_newline", "model.image_newline"].first(where: ck.contains) else {
             throw VLMError.badInput("\(directory): image_newline is missing")
         }
         imageNewline = try ck.floats(named: name)
-        try super.init(config: config, checkpoint: ck, encoder: encoder, textHiddenSize: textHiddenSize, template: template,
-                       directory: directory)
+        try super.init(config: config, checkpoint: ck, encoder: encoder, textHiddenSize: textHiddenSize, directory: directory)
     }
 
     /// anyres_max_N's N (LLaVA-OneVision); nil: plain AnyRes.

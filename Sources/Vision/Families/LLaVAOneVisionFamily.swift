@@ -23,7 +23,12 @@ final class LLaVAOneVisionFamily: LLaVANextFamily {
         return n
     }
 
-    override class func promptFormat(template: String?) -> VLMPromptFormat { .chatMLMediaFirst }
+    override class var fallbackChatTemplate: ChatTemplateFallback.Fallback { onevisionTemplate }
+
+    /// llava-hf/llava-onevision-qwen2-0.5b-ov-hf's template: media-first ChatML.
+    static let onevisionTemplate = ChatTemplateFallback.Fallback(name: "LLaVA-OneVision", source: """
+        {% for message in messages %}{{'<|im_start|>' + message['role'] + ' '}}{# Render all images first #}{% for content in message['content'] | selectattr('type', 'equalto', 'image') %}{{ '<image>' }}{% endfor %}{# Render all video then #}{% for content in message['content'] | selectattr('type', 'equalto', 'video') %}{{ '<video>' }}{% endfor %}{# Render all text next #}{% if message['role'] != 'assistant' %}{% for content in message['content'] | selectattr('type', 'equalto', 'text') %}{{ '\\n' + content['text'] }}{% endfor %}{% else %}{% for content in message['content'] | selectattr('type', 'equalto', 'text') %}{% generation %}{{ '\\n' + content['text'] }}{% endgeneration %}{% endfor %}{% endif %}{{'<|im_end|>\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}
+        """)
 
     override var maxAnyResPatches: Int? { try? Self.maxPatches(config.json, source: "") }
 

@@ -28,7 +28,8 @@ protocol VLMFamily: AnyObject {
     /// Family keys and checks of config.json beyond the common ones (VLMConfig).
     static func check(_ config: VLMConfig, source: String) throws
 
-    /// The language model (decoder, tokenizer) and the chat template text stored with it.
+    /// The language model (decoder, tokenizer) and the chat template its tokenizer stores
+    /// (used for prompts when the checkpoint has no processor template), if any.
     static func loadLanguageModel(config: VLMConfig, directory: String, checkpoint: SafetensorsCheckpoint) throws
         -> (model: LanguageModel, template: String?)
     /// The vision tower, and the object that keeps its memory-mapped weights alive.
@@ -37,10 +38,11 @@ protocol VLMFamily: AnyObject {
 
     /// The family's own weights and rules for one checkpoint.
     init(config: VLMConfig, checkpoint: SafetensorsCheckpoint, encoder: any VisionEncoder, textHiddenSize: Int,
-         template: String?, directory: String) throws
+         directory: String) throws
 
-    /// The chat layout of one user turn with media.
-    var promptFormat: VLMPromptFormat { get }
+    /// The chat template for checkpoints that ship none: the family's published one (its
+    /// media parts rendered as the markers `placeholder` expands).
+    static var fallbackChatTemplate: ChatTemplateFallback.Fallback { get }
     /// Which encoder output feeds the connector.
     var featureRequest: EncoderRequest { get }
     /// Whether the encoder's class token reaches the LLM (LLaVA's "full" strategy).

@@ -17,7 +17,9 @@ public final class VisionLanguageModel {
     private let checkpoint: SafetensorsCheckpoint
     private let visionWeights: AnyObject
 
-    public var promptFormat: VLMPromptFormat { family.promptFormat }
+    /// The processor's chat template (the checkpoint's, else its tokenizer's, else the family's
+    /// published one with a warning).
+    public let chatTemplate: ChatTemplate
 
     public init(directory: String) throws {
         let config = try VLMConfig.load(directory: directory)
@@ -25,12 +27,26 @@ public final class VisionLanguageModel {
         self.config = config
         checkpoint = ck
         id = String(directory.split(separator: "/").last ?? Substring(directory))
-        let (language, template) = try config.family.loadLanguageModel(config: config, directory: directory, checkpoint: ck)
+        let (language, tokenizerTemplate) = try config.family.loadLanguageModel(config: config, directory: directory, checkpoint: ck)
         self.language = language
+        chatTemplate = try Self.chatTemplate(directory: directory, tokenizerTemplate: tokenizerTemplate,
+                                             fallback: config.family.fallbackChatTemplate, specialTokens: language.chatTemplate.specialTokens)
         (encoder, visionWeights) = try config.family.loadVisionTower(config: config, directory: directory, checkpoint: ck)
         processor = try ImageProcessorFactory.load(directory: directory)
         family = try config.family.init(config: config, checkpoint: ck, encoder: encoder, textHiddenSize: language.decoder.config.hiddenSize,
-                                        template: template, directory: directory)
+                                        directory: directory)
+    }
+
+    private static func chatTemplate(directory: String, tokenizerTemplate: String?, fallback: ChatTemplateFallback.Fallback,
+                                     specialTokens: [String: String]) throws -> ChatTemplate {
+        if let (text, origin) = try ChatTemplateSource.processorTemplate(directory: directory) {
+            return try ChatTemplate(source: text, specialTokens: specialTokens, origin: origin)
+        }
+        if let text = tokenizerTemplate, !text.isEmpty {
+            return try ChatTemplate(source: text, specialTokens: specialTokens, origin: directory + " (tokenizer chat template)")
+        }
+        return try ChatTemplate(source: fallback.source, specialTokens: specialTokens, origin: "fallback: \(fallback.name)", isFallback: true,
+                                warning: "\(directory) has no chat template; using the \(fallback.name) template (docs/CHAT-TEMPLATES.md)")
     }
 
     /// Encodes and projects one processed image into LLM-space tokens, reducing each encoder
@@ -53,11 +69,21 @@ public final class VisionLanguageModel {
         return result
     }
 
-    /// The prompt text with every `<image>` (and `<video>`) marker expanded as the family's
-    /// processor does.
-    public func expandedPrompt(text: String, images: [ImageEmbedding]) -> String {
+    /// One user turn holding `images` (in order) and then `text`, after an optional system
+    /// message: what describe, ask and logits send.
+    public static func conversation(text: String, images: [ImageEmbedding], system: String? = nil) -> [ChatMessage] {
+        var messages: [ChatMessage] = []
+        if let system { messages.append(ChatMessage(role: "system", parts: [.text(system)])) }
+        messages.append(ChatMessage(role: "user", parts: images.map { $0.isVideo ? .video : .image } + [.text(text)]))
+        return messages
+    }
+
+    /// The conversation in the chat template, with every `<image>` (and `<video>`) marker the
+    /// template writes expanded as the family's processor does: the i-th marker is the i-th image.
+    public func expandedPrompt(messages: [ChatMessage], images: [ImageEmbedding], addGenerationPrompt: Bool = true,
+                               tools: JinjaValue = .none, variables: [String: JinjaValue] = [:]) throws -> String {
         let stills = images.filter { !$0.isVideo }, videos = images.filter(\.isVideo)
-        let rendered = promptFormat.render(text: text, images: stills.count, videos: videos.count)
+        let rendered = try chatTemplate.render(messages, addGenerationPrompt: addGenerationPrompt, tools: tools, variables: variables)
         func expand(_ text: String, marker: String, _ items: [ImageEmbedding], _ string: (ImageEmbedding) -> String) -> String {
             var parts = text.components(separatedBy: marker)
             guard parts.count == items.count + 1 else { return text }
@@ -69,13 +95,27 @@ public final class VisionLanguageModel {
         return expand(withImages, marker: "<video>", videos) { String(repeating: "<video>", count: $0.count) }
     }
 
+    /// The prompt text as it is tokenized: `text` itself with `raw`, else `messages` rendered and
+    /// expanded.
+    func promptText(messages: [ChatMessage], images: [ImageEmbedding], raw: String?) throws -> (text: String, addSpecial: Bool) {
+        if let raw { return (raw, true) }
+        let text = try expandedPrompt(messages: messages, images: images)
+        return (text, chatTemplate.addsSpecialTokens(to: text, processor: true))
+    }
+
     /// Token ids and input embeddings of a prompt holding `images`: text tokens embedded by the
     /// LLM, image-token positions overwritten by the visual tokens in order (transformers'
     /// `masked_scatter`).
-    public func promptInputs(text: String, images: [ImageEmbedding], raw: Bool = false) throws -> (ids: [Int32], embeddings: [Float]) {
-        let prompt = raw ? text : expandedPrompt(text: text, images: images)
-        // addSpecial adds BOS exactly when the tokenizer config asks for it (LLaVA's Llama does).
-        let ids = language.tokenizer.encode(prompt, addSpecial: true)
+    public func promptInputs(text: String, images: [ImageEmbedding], raw: Bool = false, system: String? = nil) throws -> (ids: [Int32], embeddings: [Float]) {
+        try promptInputs(messages: Self.conversation(text: text, images: images, system: system), images: images, raw: raw ? text : nil)
+    }
+
+    /// The same for a whole conversation; `raw` replaces the rendered text.
+    public func promptInputs(messages: [ChatMessage], images: [ImageEmbedding], raw: String? = nil) throws -> (ids: [Int32], embeddings: [Float]) {
+        let (prompt, addSpecial) = try promptText(messages: messages, images: images, raw: raw)
+        // As transformers' processor: BOS from the tokenizer (when its config asks for one)
+        // unless the template already wrote it.
+        let ids = language.tokenizer.encode(prompt, addSpecial: addSpecial)
         let d = language.decoder.config.hiddenSize
         var embeddings = [Float](repeating: 0, count: ids.count * d)
         try embeddings.withUnsafeMutableBufferPointer { try language.decoder.embed(ids, into: $0.baseAddress!) }

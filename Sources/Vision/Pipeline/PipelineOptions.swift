@@ -20,8 +20,10 @@ public struct PipelineOptions: Sendable {
     public var maxTokens = 256
     public var sampling = SamplingOptions()
     public var stop: [String] = []
-    /// Use the prompt text as it is (no chat layout around it).
+    /// Use the prompt text as it is (no chat template around it).
     public var raw = false
+    /// A system message before the user turn of a text prompt.
+    public var system: String?
 
     public init() {}
 

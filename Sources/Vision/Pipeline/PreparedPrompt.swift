@@ -25,3 +25,11 @@ public struct PreparedPrompt: Sendable {
     /// Messages for the user (decoder warnings, an option that could not apply).
     public var warnings: [String] = []
 }
+
+/// What the model is asked: a text prompt about the media (one user turn holding the media and
+/// then the text, after `PipelineOptions.system`), or a whole conversation whose image and video
+/// parts stand for the media, in order.
+public enum PipelinePrompt {
+    case text(String)
+    case conversation([ChatMessage])
+}

@@ -74,19 +74,33 @@ public final class VLMPipeline: @unchecked Sendable {
 
     // MARK: Stage 3
 
-    /// The prompt's ids and embeddings with `media` in order; `raw` uses `text` as it is.
-    public func prompt(text: String, media: [ImageEmbedding], raw: Bool) throws -> (ids: [Int32], embeddings: [Float]) {
-        try model.promptInputs(text: text, images: media, raw: raw)
+    /// The prompt's ids and embeddings with `media` in order, through the model's chat template
+    /// (`options.raw`: a text prompt as it is).
+    public func prompt(_ prompt: PipelinePrompt, media: [ImageEmbedding], options: PipelineOptions) throws -> (ids: [Int32], embeddings: [Float]) {
+        switch prompt {
+        case .text(let text):
+            return try model.promptInputs(text: text, images: media, raw: options.raw, system: options.system)
+        case .conversation(let messages):
+            return try model.promptInputs(messages: messages, images: media)
+        }
     }
 
     /// Stages 1-3 for `prompt` about `media` (none, one, or several images and videos).
     public func prepare(prompt: String, media: [MediaInput], options: PipelineOptions, keptPicture: Bool = false) throws -> PreparedPrompt {
+        try prepare(.text(prompt), media: media, options: options, keptPicture: keptPicture)
+    }
+
+    public func prepare(_ prompt: PipelinePrompt, media: [MediaInput], options: PipelineOptions, keptPicture: Bool = false) throws -> PreparedPrompt {
         let decoded = try media.map { try decode($0, options: options) }
-        return try prepare(prompt: prompt, decoded: decoded, options: options, keptPicture: keptPicture)
+        return try prepare(prompt, decoded: decoded, options: options, keptPicture: keptPicture)
     }
 
     /// Stages 2-3, for media already decoded (the staged pipeline decodes on another thread).
     public func prepare(prompt: String, decoded: [DecodedMedia], options: PipelineOptions, keptPicture: Bool = false) throws -> PreparedPrompt {
+        try prepare(.text(prompt), decoded: decoded, options: options, keptPicture: keptPicture)
+    }
+
+    public func prepare(_ prompt: PipelinePrompt, decoded: [DecodedMedia], options: PipelineOptions, keptPicture: Bool = false) throws -> PreparedPrompt {
         let reduction = try reduction(options)
         var embeddings: [ImageEmbedding] = []
         var prepared = PreparedPrompt(ids: [], embeddings: [])
@@ -105,7 +119,7 @@ public final class VLMPipeline: @unchecked Sendable {
             embeddings.append(e)
         }
         prepared.encodeSeconds = ProcessStats.now - t0 - prepared.reduceSeconds
-        let prompted = try self.prepare(prompt: prompt, embedded: embeddings, options: options)
+        let prompted = try self.prepare(prompt, embedded: embeddings, options: options)
         (prepared.ids, prepared.embeddings, prepared.visualSpan) = (prompted.ids, prompted.embeddings, prompted.visualSpan)
         prepared.reducer = reduction?.name ?? "none"
         return prepared
@@ -113,8 +127,12 @@ public final class VLMPipeline: @unchecked Sendable {
 
     /// Stage 3 alone, for media already encoded (eval asks several questions about one scene).
     public func prepare(prompt: String, embedded: [ImageEmbedding], options: PipelineOptions) throws -> PreparedPrompt {
+        try prepare(.text(prompt), embedded: embedded, options: options)
+    }
+
+    public func prepare(_ prompt: PipelinePrompt, embedded: [ImageEmbedding], options: PipelineOptions) throws -> PreparedPrompt {
         var prepared = PreparedPrompt(ids: [], embeddings: [])
-        (prepared.ids, prepared.embeddings) = try self.prompt(text: prompt, media: embedded, raw: options.raw)
+        (prepared.ids, prepared.embeddings) = try self.prompt(prompt, media: embedded, options: options)
         prepared.visualSpan = visualSpan(prepared.ids)
         prepared.visualBefore = embedded.reduce(0) { $0 + $1.visualBefore }
         prepared.visualAfter = embedded.reduce(0) { $0 + $1.count }

@@ -3,15 +3,22 @@ import Prune
 import Vision
 import VLMRuntime
 
-/// One OpenAI-style chat completion request, reduced to what `vlm` runs: the text and media of
-/// the last user message, and the options (OpenAI's plus vlm's extra body fields: reducer,
-/// keep, keep_ratio, reducer_opt, kv_cache, frames, fps).
+/// One OpenAI-style chat completion request: the conversation for the chat template (every
+/// message, with image and video parts as `{"type": "image"}` / `{"type": "video"}` the way
+/// transformers' processors rewrite `image_url`), the media those parts stand for, in order,
+/// and the options (OpenAI's plus vlm's extra body fields: reducer, keep, keep_ratio,
+/// reducer_opt, kv_cache, frames, fps).
 struct ChatRequest {
     enum Media { case image(URLReference), video(URLReference) }
     struct URLReference { let url: String }
 
-    var text: String
+    /// Images and videos one request may carry.
+    static let maxMedia = 8
+
+    var conversation: [ChatMessage]
     var media: [Media]
+    /// The last user message's text, for the result record.
+    var text: String
     var stream: Bool
 
     struct Invalid: Error { let message: String }
@@ -20,47 +27,69 @@ struct ChatRequest {
         guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw Invalid(message: "the body is not a JSON object")
         }
-        guard let messages = root["messages"] as? [[String: Any]], !messages.isEmpty else {
+        // The messages again, in order and with their JSON types as written (for the template).
+        guard case .dict(let ordered)? = try? JinjaValue.parseJSON(String(decoding: data, as: UTF8.self)),
+              case .list(let messages)? = ordered["messages"], !messages.isEmpty else {
             throw Invalid(message: "'messages' must be a non-empty array")
         }
-        guard let user = messages.last(where: { ($0["role"] as? String) == "user" }) else {
-            throw Invalid(message: "no message with role 'user'")
-        }
-        var texts: [String] = [], media: [Media] = []
-        if let content = user["content"] as? String {
-            texts.append(content)
-        } else if let parts = user["content"] as? [[String: Any]] {
-            for part in parts {
-                switch part["type"] as? String {
-                case "text":
-                    guard let t = part["text"] as? String else { throw Invalid(message: "a text part has no 'text'") }
-                    texts.append(t)
-                case "image_url":
-                    guard let u = (part["image_url"] as? [String: Any])?["url"] as? String ?? part["image_url"] as? String else {
-                        throw Invalid(message: "an image_url part has no url")
-                    }
-                    media.append(.image(URLReference(url: u)))
-                case "video_url", "video":
-                    let holder = part["video_url"] ?? part["video"]
-                    guard let u = (holder as? [String: Any])?["url"] as? String ?? holder as? String else {
-                        throw Invalid(message: "a video part has no url")
-                    }
-                    media.append(.video(URLReference(url: u)))
-                default:
-                    throw Invalid(message: "unsupported content part type '\(part["type"] as? String ?? "none")'")
-                }
-            }
-        } else {
-            throw Invalid(message: "the user message's 'content' must be a string or an array of parts")
-        }
-        guard media.count <= 1 else { throw Invalid(message: "one image or video per request is supported") }
-        text = texts.joined(separator: "\n")
-        guard !text.isEmpty || !media.isEmpty else { throw Invalid(message: "the user message is empty") }
-        if text.isEmpty { text = DescribeCommand.defaultPrompt }
+        var media: [Media] = []
+        conversation = try messages.map { try Self.message($0, media: &media) }
+        guard conversation.contains(where: { $0.role == "user" }) else { throw Invalid(message: "no message with role 'user'") }
+        guard media.count <= Self.maxMedia else { throw Invalid(message: "at most \(Self.maxMedia) images and videos per request") }
         self.media = media
+        text = Self.text(of: conversation.last { $0.role == "user" }!)
+        guard !text.isEmpty || !media.isEmpty else { throw Invalid(message: "the user message is empty") }
         stream = root["stream"] as? Bool ?? false
-
         body = root
+    }
+
+    /// One message for the template: string content kept, parts normalised (text, image, video),
+    /// every other field (name, tool_calls...) kept as sent.
+    private static func message(_ value: JinjaValue, media: inout [Media]) throws -> ChatMessage {
+        guard case .dict(var d) = value, case .string(let role)? = d["role"] else { throw Invalid(message: "each message needs a string 'role'") }
+        switch d["content"] {
+        case .string?, .none?, nil: break
+        case .list(let parts)?:
+            d["content"] = .list(try parts.map { try part($0, media: &media) })
+        default:
+            throw Invalid(message: "the \(role) message's 'content' must be a string or an array of parts")
+        }
+        return try ChatMessage(value: .dict(d))
+    }
+
+    private static func part(_ value: JinjaValue, media: inout [Media]) throws -> JinjaValue {
+        guard case .dict(let p) = value, case .string(let type)? = p["type"] else { throw Invalid(message: "a content part needs a 'type'") }
+        func url(_ key: String) -> String? {
+            if case .string(let u)? = p[key] { return u }
+            if case .dict(let holder)? = p[key], case .string(let u)? = holder["url"] { return u }
+            return nil
+        }
+        switch type {
+        case "text":
+            guard case .string? = p["text"] else { throw Invalid(message: "a text part has no 'text'") }
+            return value
+        case "image_url", "image":
+            guard let u = url("image_url") ?? url("url") ?? url("image") else { throw Invalid(message: "an image_url part has no url") }
+            media.append(.image(URLReference(url: u)))
+            return .object(["type": .string("image")])
+        case "video_url", "video":
+            guard let u = url("video_url") ?? url("url") ?? url("video") else { throw Invalid(message: "a video part has no url") }
+            media.append(.video(URLReference(url: u)))
+            return .object(["type": .string("video")])
+        default:
+            throw Invalid(message: "unsupported content part type '\(type)'")
+        }
+    }
+
+    /// A message's text: its string content, or its text parts joined by newlines.
+    private static func text(of message: ChatMessage) -> String {
+        guard case .dict(let d) = message.value else { return "" }
+        if case .string(let s)? = d["content"] { return s }
+        guard case .list(let parts)? = d["content"] else { return "" }
+        return parts.compactMap { p -> String? in
+            if case .dict(let x) = p, case .string(let t)? = x["text"] { return t }
+            return nil
+        }.joined(separator: "\n")
     }
 
     /// The whole request object, for `options(over:)`.

@@ -9,11 +9,12 @@ import FoundationNetworking
 
 /// `vlm serve`: an OpenAI-compatible HTTP service over one loaded model.
 ///
-/// - `POST /v1/chat/completions`: OpenAI's chat format; the last user message's text and at
-///   most one `image_url` / `video_url` part (data: URLs; local paths only under
-///   `--media-root`; http(s) only with `--allow-remote-media`); `stream: true` for server-sent
-///   events; vlm's options as extra body fields (reducer, keep, keep_ratio, reducer_opt,
-///   kv_cache, frames, fps). Earlier turns and system messages are not sent to the model.
+/// - `POST /v1/chat/completions`: OpenAI's chat format. The whole conversation (system, user
+///   and assistant turns; content strings or lists of text, `image_url` and `video_url` parts,
+///   up to \(ChatRequest.maxMedia) media) goes through the model's chat template; media as data:
+///   URLs, local paths only under `--media-root`, http(s) only with `--allow-remote-media`;
+///   `stream: true` for server-sent events; vlm's options as extra body fields (reducer, keep,
+///   keep_ratio, reducer_opt, kv_cache, frames, fps).
 /// - `GET /v1/models`, `GET /health`, `GET /metrics` (Prometheus text).
 /// - One request computes at a time (the model is shared); up to `--queue` more wait, and a
 ///   request beyond that gets 429. Bodies over `--max-body-mb` get 413, malformed requests
@@ -136,34 +137,37 @@ final class ChatService: @unchecked Sendable {
         do { options = try request.options(over: defaults) } catch let e as ChatRequest.Invalid {
             return errorResponse(400, e.message, type: "invalid_request_error")
         } catch { return errorResponse(400, "\(error)", type: "invalid_request_error") }
-        let media: MediaFile?
-        do { media = try await materialize(request.media.first) } catch let e as VLMError {
+        var files: [MediaFile] = []
+        do { for m in request.media { if let file = try await materialize(m) { files.append(file) } } } catch let e as VLMError {
+            files.forEach { $0.remove() }
             return errorResponse(400, e.description, type: "invalid_request_error", code: e.kind)
-        } catch { return errorResponse(400, "\(error)", type: "invalid_request_error") }
+        } catch { files.forEach { $0.remove() }; return errorResponse(400, "\(error)", type: "invalid_request_error") }
+        let media = files
         guard admit() else {
-            media?.remove()
+            media.forEach { $0.remove() }
             return errorResponse(429, "the server is busy (\(queueLimit) requests waiting); retry later", type: "rate_limit_error")
         }
         let deadline = ProcessStats.now + timeout
         let cancelled = LockedBox(false)
         let id = "chatcmpl-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
         let created = Int(Date().timeIntervalSince1970)
-        let prompt = request.text
+        let prompt = request.text, conversation = request.conversation
 
         if request.stream {
-            return stream(prompt: prompt, media: media, options: options, deadline: deadline, cancelled: cancelled, id: id, created: created)
+            return stream(prompt: prompt, conversation: conversation, media: media, options: options, deadline: deadline,
+                          cancelled: cancelled, id: id, created: created)
         }
 
         let outcome: Result<ResultRecord, Error> = await withTaskCancellationHandler {
             await withCheckedContinuation { (done: CheckedContinuation<Result<ResultRecord, Error>, Never>) in
                 worker.async { [self] in
                     if ProcessStats.now > deadline || cancelled.value {
-                        release(); media?.remove()
+                        release(); media.forEach { $0.remove() }
                         return done.resume(returning: .failure(Timeout()))
                     }
-                    let result = Result { try runner.answer(media: media?.path, prompt: prompt, options: options, display: .init(quiet: true),
-                                                            isCancelled: { cancelled.value || ProcessStats.now > deadline }) }
-                    release(); media?.remove()
+                    let result = Result { try runner.answer(media: media.map(\.path), prompt: prompt, conversation: conversation, options: options,
+                                                            display: .init(quiet: true), isCancelled: { cancelled.value || ProcessStats.now > deadline }) }
+                    release(); media.forEach { $0.remove() }
                     done.resume(returning: result)
                 }
             }
@@ -190,8 +194,8 @@ final class ChatService: @unchecked Sendable {
     }
 
     /// A streamed answer: server-sent events, one chunk per piece of text, then `[DONE]`.
-    private func stream(prompt: String, media: MediaFile?, options: PipelineOptions, deadline: Double, cancelled: LockedBox<Bool>,
-                        id: String, created: Int) -> Response {
+    private func stream(prompt: String, conversation: [ChatMessage], media: [MediaFile], options: PipelineOptions, deadline: Double,
+                        cancelled: LockedBox<Bool>, id: String, created: Int) -> Response {
         let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream()
         continuation.onTermination = { _ in cancelled.value = true }
         @Sendable func event(_ object: Any) {
@@ -206,8 +210,8 @@ final class ChatService: @unchecked Sendable {
         worker.async { [self] in
             event(chunk(["role": "assistant", "content": ""], nil))
             do {
-                let record = try runner.answer(media: media?.path, prompt: prompt, options: options, display: .init(quiet: true),
-                                               isCancelled: { cancelled.value || ProcessStats.now > deadline }) { piece in
+                let record = try runner.answer(media: media.map(\.path), prompt: prompt, conversation: conversation, options: options,
+                                               display: .init(quiet: true), isCancelled: { cancelled.value || ProcessStats.now > deadline }) { piece in
                     event(chunk(["content": piece], nil))
                 }
                 metrics.record(record)
@@ -221,7 +225,7 @@ final class ChatService: @unchecked Sendable {
                 metrics.record(status: 500)
             }
             // The slot is free before the client sees the end, so its next request is admitted.
-            release(); media?.remove()
+            release(); media.forEach { $0.remove() }
             continuation.yield(ByteBuffer(string: "data: [DONE]\n\n"))
             continuation.finish()
         }
