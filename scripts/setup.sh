@@ -112,13 +112,14 @@ install_model dinov2-vits14-focus/model.safetensors convert_dinov2
 # DINOv2 directory and the SmolLM2 GGUF its config.json names by relative path.
 install_shapes_vlm() {
   mkdir -p "$MODELS/shapes-vlm"
-  cp weights/shapes-vlm/config.json weights/shapes-vlm/preprocessor_config.json "$MODELS/shapes-vlm/"
+  cp weights/shapes-vlm/config.json weights/shapes-vlm/preprocessor_config.json weights/shapes-vlm/chat_template.jinja "$MODELS/shapes-vlm/"
   cp weights/shapes-vlm/model.safetensors "$MODELS/shapes-vlm/.model.tmp"
   mv "$MODELS/shapes-vlm/.model.tmp" "$MODELS/shapes-vlm/model.safetensors"
 }
 if ! cmp -s weights/shapes-vlm/model.safetensors "$MODELS/shapes-vlm/model.safetensors" \
    || ! cmp -s weights/shapes-vlm/config.json "$MODELS/shapes-vlm/config.json" \
-   || ! cmp -s weights/shapes-vlm/preprocessor_config.json "$MODELS/shapes-vlm/preprocessor_config.json"; then
+   || ! cmp -s weights/shapes-vlm/preprocessor_config.json "$MODELS/shapes-vlm/preprocessor_config.json" \
+   || ! cmp -s weights/shapes-vlm/chat_template.jinja "$MODELS/shapes-vlm/chat_template.jinja"; then
   say "installing model: shapes-vlm"
   install_shapes_vlm
 else
