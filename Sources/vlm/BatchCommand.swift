@@ -135,7 +135,11 @@ struct BatchCommand: ParsableCommand {
     }
 }
 
-/// The batch output: JSON lines appended with a flush to disk after each.
+/// The batch output: JSON lines appended with a flush to disk after each, by one process at a
+/// time. The file is held with an exclusive `flock` for as long as the batch runs: a second
+/// `vlm batch` on the same file (a re-submitted job, a pod restarted while the old one still
+/// runs) is refused instead of interleaving torn lines, and a killed process's lock goes with
+/// it (the kernel drops it), so a stale lock never blocks `--resume`.
 final class ResultFile {
     let path: String
     private let handle: FileHandle
@@ -147,6 +151,13 @@ final class ResultFile {
         }
         guard let h = FileHandle(forUpdatingAtPath: path) else { throw VLMError.runtime("cannot open \(path)") }
         handle = h
+        // Before anything is read or cut: the torn-line repair below must not race a live writer.
+        if flock(h.fileDescriptor, LOCK_EX | LOCK_NB) != 0 {
+            let busy = errno == EWOULDBLOCK
+            try? h.close()
+            throw VLMError.runtime(busy ? "\(path) is being written by another running vlm batch; wait for it or use another --out"
+                                        : "cannot lock \(path): \(String(cString: strerror(errno)))")
+        }
         // A crash can leave a torn last line: cut the file back to its last newline.
         let data = try handle.readToEnd() ?? Data()
         if let last = data.lastIndex(of: UInt8(ascii: "\n")) {

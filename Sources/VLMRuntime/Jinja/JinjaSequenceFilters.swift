@@ -61,7 +61,16 @@ enum JinjaSequenceFilters {
                 } else { best = (key, item) }
             }
             return best?.1 ?? .undefined(name: name, hint: "No aggregated item, sequence was empty.")
-        case "batch":
+        case "batch", "slice": return .list(try chunks(name, items, a))
+        default:
+            throw JinjaFailure(.syntax, "No filter named '\(name)'.")
+        }
+    }
+
+    /// `batch(n, fill_with)`: rows of n items; `slice(n, fill_with)`: n columns, the first
+    /// `len % n` one item longer (jinja2's two ways of cutting a sequence).
+    private static func chunks(_ name: String, _ items: [JinjaValue], _ a: JinjaArgs) throws -> [JinjaValue] {
+        if name == "batch" {
             let size = try a.int(0, "linecount", default: 1)
             guard size > 0 else { throw JinjaFailure(.type, "batch size must be positive") }
             var out: [JinjaValue] = []
@@ -71,24 +80,20 @@ enum JinjaSequenceFilters {
                 if row.count < size, let fill = a.get(1, "fill_with"), !fill.isNone { row += Array(repeating: fill, count: size - row.count) }
                 out.append(.list(row)); i += size
             }
-            return .list(out)
-        case "slice":
-            // jinja2's `slice(n)`: n columns, the first `len % n` one item longer.
-            let n = try a.int(0, "slices", default: 1)
-            guard n > 0 else { throw JinjaFailure(.type, "slice count must be positive") }
-            let per = items.count / n, extra = items.count % n
-            var out: [JinjaValue] = [], offset = 0
-            for i in 0..<n {
-                let size = per + (i < extra ? 1 : 0)
-                var column = Array(items[offset..<(offset + size)])
-                offset += size
-                if i >= extra, extra > 0, let fill = a.get(1, "fill_with"), !fill.isNone { column.append(fill) }
-                out.append(.list(column))
-            }
-            return .list(out)
-        default:
-            throw JinjaFailure(.syntax, "No filter named '\(name)'.")
+            return out
         }
+        let n = try a.int(0, "slices", default: 1)
+        guard n > 0 else { throw JinjaFailure(.type, "slice count must be positive") }
+        let per = items.count / n, extra = items.count % n
+        var out: [JinjaValue] = [], offset = 0
+        for i in 0..<n {
+            let size = per + (i < extra ? 1 : 0)
+            var column = Array(items[offset..<(offset + size)])
+            offset += size
+            if i >= extra, extra > 0, let fill = a.get(1, "fill_with"), !fill.isNone { column.append(fill) }
+            out.append(.list(column))
+        }
+        return out
     }
 
     /// Whether `item` passes the test named by `test[0]` with arguments `test[1...]`, or is
