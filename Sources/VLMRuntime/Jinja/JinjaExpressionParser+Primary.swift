@@ -56,9 +56,11 @@ extension JinjaExpressionParser {
     }
 
     mutating func parsePostfix(_ base: JinjaExpr) throws -> JinjaExpr {
-        var node = base
+        var node = base, links = 0
+        defer { depth -= links }
         while true {
             let at = offset
+            if isOp(".") || isOp("[") || isOp("(") { try deeper(&links) }
             if skipOp(".") {
                 guard let token = current else { throw error("expected an attribute name") }
                 index += 1
@@ -133,9 +135,11 @@ extension JinjaExpressionParser {
     }
 
     mutating func parseFilters(_ base: JinjaExpr) throws -> JinjaExpr {
-        var node = base
+        var node = base, links = 0
+        defer { depth -= links }
         while true {
             let at = offset
+            if isOp("|") || isName("is") || isOp("(") { try deeper(&links) }
             if skipOp("|") {
                 let name = try parseDottedName()
                 let arguments = isOp("(") ? try parseCallArguments() : .none

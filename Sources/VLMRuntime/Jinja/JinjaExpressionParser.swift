@@ -9,9 +9,17 @@ struct JinjaExpressionParser {
     /// Where the tag ends, for "unexpected end" errors.
     let endOffset: Int
     let sourceMap: JinjaSourceMap
-    /// Nesting of parentheses and operators: hostile templates must not overflow the stack.
-    private var depth = 0
-    static let maxDepth = 200
+    /// How deep the tree being built is along the current path (nested brackets and operators,
+    /// and every link of an operator chain, which nests its left side): evaluation recurses that
+    /// deep, so a hostile template must not be able to make it overflow the stack.
+    var depth = 0
+    static let maxDepth = 256
+
+    /// One more level; `count` says how many the caller must give back.
+    mutating func deeper(_ count: inout Int) throws {
+        depth += 1; count += 1
+        guard depth < Self.maxDepth else { throw error("the expression is nested too deeply") }
+    }
 
     init(tokens: [JinjaToken], endOffset: Int, sourceMap: JinjaSourceMap) {
         self.tokens = tokens; self.endOffset = endOffset; self.sourceMap = sourceMap
@@ -72,14 +80,16 @@ struct JinjaExpressionParser {
     }
 
     mutating func parseOr() throws -> JinjaExpr {
-        var left = try parseAnd()
-        while skipName("or") { left = .or(left, try parseAnd()) }
+        var left = try parseAnd(), links = 0
+        defer { depth -= links }
+        while skipName("or") { try deeper(&links); left = .or(left, try parseAnd()) }
         return left
     }
 
     mutating func parseAnd() throws -> JinjaExpr {
-        var left = try parseNot()
-        while skipName("and") { left = .and(left, try parseNot()) }
+        var left = try parseNot(), links = 0
+        defer { depth -= links }
+        while skipName("and") { try deeper(&links); left = .and(left, try parseNot()) }
         return left
     }
 
@@ -96,8 +106,10 @@ struct JinjaExpressionParser {
     mutating func parseCompare() throws -> JinjaExpr {
         let at = offset
         let first = try parseMath1()
-        var rest: [(op: String, JinjaExpr)] = []
+        var rest: [(op: String, JinjaExpr)] = [], links = 0
+        defer { depth -= links }
         while true {
+            try deeper(&links)
             if case .op(let o)? = current?.kind, ["==", "!=", "<", "<=", ">", ">="].contains(o) {
                 index += 1
                 rest.append((o, try parseMath1()))
@@ -114,9 +126,11 @@ struct JinjaExpressionParser {
     }
 
     mutating func parseMath1() throws -> JinjaExpr {
-        var left = try parseConcat()
+        var left = try parseConcat(), links = 0
+        defer { depth -= links }
         while let o = ["+", "-"].first(where: { isOp($0) }) {
             let at = offset
+            try deeper(&links)
             index += 1
             left = .binary(o, left, try parseConcat(), at: at)
         }
@@ -124,9 +138,11 @@ struct JinjaExpressionParser {
     }
 
     mutating func parseConcat() throws -> JinjaExpr {
-        var left = try parseMath2()
+        var left = try parseMath2(), links = 0
+        defer { depth -= links }
         while isOp("~") {
             let at = offset
+            try deeper(&links)
             index += 1
             left = .binary("~", left, try parseMath2(), at: at)
         }
@@ -134,9 +150,11 @@ struct JinjaExpressionParser {
     }
 
     mutating func parseMath2() throws -> JinjaExpr {
-        var left = try parsePow()
+        var left = try parsePow(), links = 0
+        defer { depth -= links }
         while let o = ["*", "/", "//", "%"].first(where: { isOp($0) }) {
             let at = offset
+            try deeper(&links)
             index += 1
             left = .binary(o, left, try parsePow(), at: at)
         }
@@ -144,9 +162,11 @@ struct JinjaExpressionParser {
     }
 
     mutating func parsePow() throws -> JinjaExpr {
-        var left = try parseUnary()
+        var left = try parseUnary(), links = 0
+        defer { depth -= links }
         while isOp("**") {
             let at = offset
+            try deeper(&links)
             index += 1
             left = .binary("**", left, try parseUnary(), at: at)
         }

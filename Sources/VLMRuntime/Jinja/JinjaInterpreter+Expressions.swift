@@ -6,8 +6,8 @@ extension JinjaInterpreter {
         switch e {
         case .literal(let v): return v
         case .name(let n, _): return scope.lookup(n) ?? JinjaGlobals.value(named: n, self) ?? .undefined(n)
-        case .list(let items): return .list(try items.map { try eval($0, scope) })
-        case .tuple(let items): return .tuple(try items.map { try eval($0, scope) })
+        case .list(let items): return try checkedNesting(.list(try items.map { try eval($0, scope) }))
+        case .tuple(let items): return try checkedNesting(.tuple(try items.map { try eval($0, scope) }))
         case .dict(let pairs):
             var d = JinjaDict()
             for p in pairs {
@@ -15,7 +15,7 @@ extension JinjaInterpreter {
                 guard case .string(let key) = k else { throw positioned(JinjaFailure(.type, "dict keys must be strings here, not \(k.typeName)")) }
                 d[key] = try eval(p.value, scope)
             }
-            return .dict(d)
+            return try checkedNesting(.dict(d))
         case .attribute(let base, let name, let at):
             let b = try eval(base, scope)
             offset = at
@@ -33,7 +33,7 @@ extension JinjaInterpreter {
             let f = try eval(callee, scope)
             let (args, kwargs) = try evalArguments(arguments, scope)
             offset = at
-            return try guarded { try call(f, args, kwargs) }
+            return try checkedNesting(try guarded { try call(f, args, kwargs) })
         case .filter(let base, let name, let arguments, let at):
             let b = try eval(base, scope)
             offset = at
@@ -101,6 +101,6 @@ extension JinjaInterpreter {
         let at = offset
         let (args, kwargs) = try evalArguments(arguments, scope)
         offset = at
-        return try guarded { try JinjaFilters.run(name, value, JinjaArgs(args, kwargs), self) }
+        return try checkedNesting(try guarded { try JinjaFilters.run(name, value, JinjaArgs(args, kwargs), self) })
     }
 }

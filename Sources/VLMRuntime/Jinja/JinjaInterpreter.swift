@@ -22,8 +22,9 @@ final class JinjaScope {
 public struct JinjaLimits: Sendable {
     /// Bytes of output (UTF-8).
     public var maxOutputBytes = 16 << 20
-    /// Macro calls in progress at once.
-    public var maxCallDepth = 200
+    /// Macro calls in progress at once (each is a few dozen stack frames; serve renders on
+    /// worker threads with ordinary stacks).
+    public var maxCallDepth = 64
     /// Loop iterations in one render, all loops together.
     public var maxIterations = 1_000_000
     public init() {}
@@ -41,6 +42,8 @@ final class JinjaInterpreter {
     var offset = 0
     private var iterations = 0
     private var callDepth = 0
+    /// Container nodes the nesting checks have looked at (JinjaNesting.swift).
+    var nestingVisits = 0
 
     /// The time `strftime_now` formats.
     let now: Date
@@ -178,6 +181,7 @@ final class JinjaInterpreter {
             }
             guard !attribute.hasPrefix("_") else { throw positioned(JinjaGlobals.underscoreRefusal(attribute)) }
             ns.attributes[attribute] = value
+            _ = try checkedNesting(.namespace(ns))
         case .tuple(let targets):
             let items = try iterate(value)
             guard items.count == targets.count else {

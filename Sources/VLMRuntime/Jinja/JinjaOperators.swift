@@ -37,11 +37,13 @@ enum JinjaOperators {
         case ("+", .tuple(let x), .tuple(let y)): return .tuple(x + y)
         case ("*", .string(let s), _), ("*", _, .string(let s)):
             guard let n = integer(a.stringValue == nil ? a : b) else { break }
-            guard n <= 0 || s.utf8.count * n <= limit else { throw JinjaFailure(.limit, "a string is over \(limit) bytes") }
+            let size = s.utf8.count.multipliedReportingOverflow(by: max(n, 0))
+            guard !size.overflow, size.partialValue <= limit else { throw JinjaFailure(.limit, "a string is over \(limit) bytes") }
             return .string(n <= 0 ? "" : String(repeating: s, count: n))
         case ("*", .list(let l), _), ("*", _, .list(let l)):
             guard let n = integer(a.sequence == nil ? a : b) else { break }
-            guard n <= 0 || l.count * n <= limit else { throw JinjaFailure(.limit, "a list is over \(limit) items") }
+            let size = l.count.multipliedReportingOverflow(by: max(n, 0))
+            guard !size.overflow, size.partialValue <= limit else { throw JinjaFailure(.limit, "a list is over \(limit) items") }
             return .list(n <= 0 ? [] : Array([[JinjaValue]](repeating: l, count: n).joined()))
         default: break
         }
@@ -133,7 +135,8 @@ enum JinjaOperators {
     }
 
     /// -1, 0 or 1 for Python's `<` between numbers, strings (by code point) or sequences.
-    static func ordering(_ a: JinjaValue, _ b: JinjaValue) throws -> Int {
+    static func ordering(_ a: JinjaValue, _ b: JinjaValue, depth: Int = 0) throws -> Int {
+        guard depth < 200 else { throw JinjaFailure(.limit, "values nested too deeply to compare") }
         if a.isUndefined { throw JinjaMembers.undefinedError(a) }
         if b.isUndefined { throw JinjaMembers.undefinedError(b) }
         if a.isNumeric && b.isNumeric {
@@ -147,7 +150,7 @@ enum JinjaOperators {
             let (m, n) = (x.unicodeScalars.count, y.unicodeScalars.count)
             return m < n ? -1 : m == n ? 0 : 1
         case (.list(let x), .list(let y)), (.tuple(let x), .tuple(let y)):
-            for (p, q) in zip(x, y) where !JinjaValue.equal(p, q) { return try ordering(p, q) }
+            for (p, q) in zip(x, y) where !JinjaValue.equal(p, q) { return try ordering(p, q, depth: depth + 1) }
             return x.count < y.count ? -1 : x.count == y.count ? 0 : 1
         default:
             throw JinjaFailure(.type, "'<' not supported between instances of '\(a.typeName)' and '\(b.typeName)'")

@@ -12,7 +12,15 @@ extension JinjaValue {
     }
 
     /// `repr(x)`.
-    public var pythonRepr: String {
+    public var pythonRepr: String { repr(depth: 0) }
+
+    /// Values a template builds can nest without bound (`{% set ns.x = [ns.x] %}` in a loop);
+    /// past this depth they print as "..." instead of recursing off the stack.
+    static let maxPrintDepth = 100
+
+    private func repr(depth: Int) -> String {
+        if depth > Self.maxPrintDepth { return "..." }
+        let d = depth + 1
         switch self {
         case .undefined: return ""
         case .none: return "None"
@@ -20,10 +28,10 @@ extension JinjaValue {
         case .int(let i): return String(i)
         case .float(let d): return Self.pythonFloat(d)
         case .string(let s): return Self.pythonQuoted(s)
-        case .list(let a): return "[" + a.map(\.pythonRepr).joined(separator: ", ") + "]"
-        case .tuple(let a): return a.count == 1 ? "(\(a[0].pythonRepr),)" : "(" + a.map(\.pythonRepr).joined(separator: ", ") + ")"
-        case .dict(let d): return "{" + d.pairs.map { Self.pythonQuoted($0.key) + ": " + $0.value.pythonRepr }.joined(separator: ", ") + "}"
-        case .namespace(let n): return "<Namespace " + JinjaValue.dict(n.attributes).pythonRepr + ">"
+        case .list(let a): return "[" + a.map { $0.repr(depth: d) }.joined(separator: ", ") + "]"
+        case .tuple(let a): return a.count == 1 ? "(\(a[0].repr(depth: d)),)" : "(" + a.map { $0.repr(depth: d) }.joined(separator: ", ") + ")"
+        case .dict(let m): return "{" + m.pairs.map { Self.pythonQuoted($0.key) + ": " + $0.value.repr(depth: d) }.joined(separator: ", ") + "}"
+        case .namespace(let n): return "<Namespace " + JinjaValue.dict(n.attributes).repr(depth: d) + ">"
         case .callable(let c): return "<function \(c.name)>"
         case .loop: return "<LoopContext>"
         }

@@ -133,14 +133,15 @@ public final class JinjaLoop {
 extension JinjaValue {
     /// Python's `==`: numbers compare by value across int, float and bool; containers
     /// element-wise; an undefined value equals nothing but another undefined.
-    static func equal(_ a: JinjaValue, _ b: JinjaValue) -> Bool {
+    static func equal(_ a: JinjaValue, _ b: JinjaValue, depth: Int = 0) -> Bool {
+        guard depth < 200 else { return false }   // nesting a template built without bound
         switch (a, b) {
         case (.undefined, .undefined), (.none, .none): return true
         case (.string(let x), .string(let y)): return x == y
         case (.list(let x), .list(let y)), (.tuple(let x), .tuple(let y)):
-            return x.count == y.count && zip(x, y).allSatisfy { equal($0, $1) }
+            return x.count == y.count && zip(x, y).allSatisfy { equal($0, $1, depth: depth + 1) }
         case (.dict(let x), .dict(let y)):
-            return x.count == y.count && x.pairs.allSatisfy { p in y[p.key].map { equal(p.value, $0) } ?? false }
+            return x.count == y.count && x.pairs.allSatisfy { p in y[p.key].map { equal(p.value, $0, depth: depth + 1) } ?? false }
         case (.namespace(let x), .namespace(let y)): return x === y
         case (.callable(let x), .callable(let y)): return x === y
         case (.loop(let x), .loop(let y)): return x === y
