@@ -48,7 +48,7 @@ struct PromptCommand: ParsableCommand {
             if let template {
                 let source = try Self.read(template)
                 let chat = try ChatTemplate(source: source, specialTokens: [:], origin: template)
-                let list = try conversation()
+                let list = try conversation(mediaParts: nil)
                 let text = try render(chat, list, extra: extra, now: when)
                 if common.json { Output.write(try jsonLine(["text": text]) + "\n") } else { Output.write(text) }
                 return
@@ -57,8 +57,10 @@ struct PromptCommand: ParsableCommand {
         }
     }
 
-    /// The messages: --messages, or --system and one user turn of --prompt (with the media).
-    private func conversation(mediaParts: [ChatMessage.Part] = []) throws -> [ChatMessage] {
+    /// The messages: --messages, or --system and one user turn of --prompt: content parts with
+    /// `mediaParts` first for a vision-language model, plain strings (what text LLMs' templates
+    /// read) when `mediaParts` is nil.
+    private func conversation(mediaParts: [ChatMessage.Part]?) throws -> [ChatMessage] {
         if let messages {
             guard prompt == nil else { throw VLMError.usage("give --prompt or --messages, not both") }
             guard case .list(let items) = try parseJSON(try Self.read(messages), source: messages) else {
@@ -67,10 +69,11 @@ struct PromptCommand: ParsableCommand {
             return try items.map { try ChatMessage(value: $0) }
         }
         guard let prompt else { throw VLMError.usage("give --prompt TEXT or --messages FILE.json") }
-        var list: [ChatMessage] = []
-        if let system = common.system { list.append(ChatMessage(role: "system", parts: [.text(system)])) }
-        list.append(ChatMessage(role: "user", parts: mediaParts + [.text(prompt)]))
-        return list
+        guard let mediaParts else {
+            return (common.system.map { [ChatMessage(role: "system", content: $0)] } ?? []) + [ChatMessage(role: "user", content: prompt)]
+        }
+        return (common.system.map { [ChatMessage(role: "system", parts: [.text($0)])] } ?? [])
+            + [ChatMessage(role: "user", parts: mediaParts + [.text(prompt)])]
     }
 
     private func renderForModel(extra: [String: JinjaValue], now: Date) throws {
@@ -79,10 +82,7 @@ struct PromptCommand: ParsableCommand {
             guard media.isEmpty else { throw VLMError.usage("media need a vision-language model (--model DIR)") }
             let lm = try LanguageModel.load(path: path)
             if let w = lm.templateWarning { Log.warn(w) }
-            var list = try conversation()
-            if messages == nil, common.system != nil || prompt != nil {   // a text LLM's template reads string contents
-                list = list.map { ChatMessage(role: $0.role, content: Self.text(of: $0)) }
-            }
+            let list = try conversation(mediaParts: nil)
             let text = try render(lm.chatTemplate, list, extra: extra, now: now)
             let ids = lm.tokenizer.encode(text, addSpecial: lm.chatTemplate.addsSpecialTokens(to: text, processor: false))
             try emit(text: text, ids: ids, media: [])
@@ -163,17 +163,5 @@ struct PromptCommand: ParsableCommand {
         guard size <= maxFileBytes else { throw VLMError.badInput("\(path) is over \(maxFileBytes >> 20) MB") }
         guard let data = FileManager.default.contents(atPath: path) else { throw VLMError.badInput("cannot read \(path)") }
         return String(decoding: data, as: UTF8.self)
-    }
-
-    /// A message's text parts joined (for text-only templates).
-    static func text(of message: ChatMessage) -> String {
-        guard case .dict(let d) = message.value, case .list(let parts)? = d["content"] else {
-            if case .dict(let d) = message.value, case .string(let s)? = d["content"] { return s }
-            return ""
-        }
-        return parts.compactMap { p -> String? in
-            if case .dict(let x) = p, case .string(let t)? = x["text"] { return t }
-            return nil
-        }.joined(separator: "\n")
     }
 }
