@@ -41,6 +41,7 @@ struct ChatRequest {
         guard !text.isEmpty || !media.isEmpty else { throw Invalid(message: "the user message is empty") }
         stream = root["stream"] as? Bool ?? false
         body = root
+        fields = ordered
     }
 
     /// One message for the template: string content kept, parts normalised (text, image, video),
@@ -94,6 +95,9 @@ struct ChatRequest {
 
     /// The whole request object, for `options(over:)`.
     private let body: [String: Any]
+    /// The same object with JSON's types kept apart (Foundation on Linux reads a JSON 1 as a
+    /// value that also casts to Bool, so numbers are taken from here).
+    private let fields: JinjaDict
 
     /// The server's options with this request's fields applied, validated by the same rules
     /// as the command line (a violation is an `Invalid`, answered 400). Fields: OpenAI's
@@ -108,9 +112,13 @@ struct ChatRequest {
     func options(over defaults: PipelineOptions) throws -> PipelineOptions {
         var o = defaults
         func number(_ key: String) throws -> Double? {
-            guard let v = body[key], !(v is NSNull) else { return nil }
-            if let n = v as? NSNumber, !(v is Bool) { return n.doubleValue }
-            if let t = v as? String, let n = Double(t) { return n }
+            switch fields[key] {
+            case nil, .none?: return nil
+            case .int(let i)?: return Double(i)
+            case .float(let d)?: return d
+            case .string(let t)?: if let n = Double(t) { return n }
+            default: break
+            }
             throw Invalid(message: "'\(key)' must be a number")
         }
         func integer(_ key: String) throws -> Int? {

@@ -17,7 +17,7 @@ import FoundationNetworking
 ///   keep_ratio, reducer_opt, kv_cache, frames, fps).
 /// - `GET /v1/models`, `GET /health`, `GET /metrics` (Prometheus text).
 /// - One request computes at a time (the model is shared); up to `--queue` more wait, and a
-///   request beyond that gets 429. Bodies over `--max-body-mb` get 413, malformed requests
+///   request beyond that gets 429 with `Retry-After`. Bodies over `--max-body-mb` get 413, malformed requests
 ///   400, both with OpenAI-style error bodies. `--timeout` bounds each request; a client that
 ///   disconnects stops its generation.
 struct ServeCommand: ParsableCommand {
@@ -106,14 +106,16 @@ final class ChatService: @unchecked Sendable {
         self.allowRemote = allowRemote
     }
 
-    func json(_ status: Int, _ object: Any) -> Response {
+    func json(_ status: Int, _ object: Any, headers extra: HTTPFields = [:]) -> Response {
         metrics.record(status: status)
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-        return Response(status: .init(code: status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        var headers: HTTPFields = [.contentType: "application/json"]
+        headers.append(contentsOf: extra)
+        return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
-    func errorResponse(_ status: Int, _ message: String, type: String, code: String? = nil) -> Response {
-        json(status, ["error": ["message": message, "type": type, "param": NSNull(), "code": code.map { $0 as Any } ?? NSNull()]])
+    func errorResponse(_ status: Int, _ message: String, type: String, code: String? = nil, headers: HTTPFields = [:]) -> Response {
+        json(status, ["error": ["message": message, "type": type, "param": NSNull(), "code": code.map { $0 as Any } ?? NSNull()]], headers: headers)
     }
 
     /// Takes a slot in the queue (false when full).
@@ -145,7 +147,9 @@ final class ChatService: @unchecked Sendable {
         let media = files
         guard admit() else {
             media.forEach { $0.remove() }
-            return errorResponse(429, "the server is busy (\(queueLimit) requests waiting); retry later", type: "rate_limit_error")
+            // Retry-After: one request's worth of waiting, as a client should back off at least that long.
+            return errorResponse(429, "the server is busy (\(queueLimit) requests waiting); retry later", type: "rate_limit_error",
+                                 headers: [.retryAfter: "1"])
         }
         let deadline = ProcessStats.now + timeout
         let cancelled = LockedBox(false)
