@@ -125,50 +125,21 @@ struct JinjaExpressionParser {
         return rest.isEmpty ? first : .compare(first, rest, at: at)
     }
 
-    mutating func parseMath1() throws -> JinjaExpr {
-        var left = try parseConcat(), links = 0
-        defer { depth -= links }
-        while let o = ["+", "-"].first(where: { isOp($0) }) {
-            let at = offset
-            try deeper(&links)
-            index += 1
-            left = .binary(o, left, try parseConcat(), at: at)
-        }
-        return left
-    }
+    mutating func parseMath1() throws -> JinjaExpr { try parseChain(["+", "-"]) { try $0.parseConcat() } }
+    mutating func parseConcat() throws -> JinjaExpr { try parseChain(["~"]) { try $0.parseMath2() } }
+    mutating func parseMath2() throws -> JinjaExpr { try parseChain(["*", "/", "//", "%"]) { try $0.parsePow() } }
+    mutating func parsePow() throws -> JinjaExpr { try parseChain(["**"]) { try $0.parseUnary() } }
 
-    mutating func parseConcat() throws -> JinjaExpr {
-        var left = try parseMath2(), links = 0
+    /// `operand (op operand)*` for one precedence level, left-associative; each link nests the
+    /// tree one deeper, so it counts toward `depth`.
+    private mutating func parseChain(_ operators: [String], _ operand: (inout JinjaExpressionParser) throws -> JinjaExpr) throws -> JinjaExpr {
+        var left = try operand(&self), links = 0
         defer { depth -= links }
-        while isOp("~") {
+        while let o = operators.first(where: { isOp($0) }) {
             let at = offset
             try deeper(&links)
             index += 1
-            left = .binary("~", left, try parseMath2(), at: at)
-        }
-        return left
-    }
-
-    mutating func parseMath2() throws -> JinjaExpr {
-        var left = try parsePow(), links = 0
-        defer { depth -= links }
-        while let o = ["*", "/", "//", "%"].first(where: { isOp($0) }) {
-            let at = offset
-            try deeper(&links)
-            index += 1
-            left = .binary(o, left, try parsePow(), at: at)
-        }
-        return left
-    }
-
-    mutating func parsePow() throws -> JinjaExpr {
-        var left = try parseUnary(), links = 0
-        defer { depth -= links }
-        while isOp("**") {
-            let at = offset
-            try deeper(&links)
-            index += 1
-            left = .binary("**", left, try parseUnary(), at: at)
+            left = .binary(o, left, try operand(&self), at: at)
         }
         return left
     }

@@ -67,9 +67,13 @@ public struct ChatTemplate: Sendable {
     public static func load(text: String?, origin: String, vocabulary: TokenizerVocabulary, architecture: String?) throws -> ChatTemplate {
         let tokens = specialTokens(vocabulary)
         if let text, !text.isEmpty { return try ChatTemplate(source: text, specialTokens: tokens, origin: origin) }
-        let fallback = ChatTemplateFallback.forArchitecture(architecture)
-        return try ChatTemplate(source: fallback.source, specialTokens: tokens, origin: "fallback: \(fallback.name)", isFallback: true,
-                                warning: "the model has no chat template; using the \(fallback.name) fallback (docs/CHAT-TEMPLATES.md)")
+        return try fallback(ChatTemplateFallback.forArchitecture(architecture), specialTokens: tokens, for: "the model")
+    }
+
+    /// `fallback` standing in for the missing template of `subject`, with the warning that says so.
+    public static func fallback(_ fallback: ChatTemplateFallback.Fallback, specialTokens: [String: String], for subject: String) throws -> ChatTemplate {
+        try ChatTemplate(source: fallback.source, specialTokens: specialTokens, origin: "fallback: \(fallback.name)", isFallback: true,
+                         warning: "\(subject) has no chat template; using the \(fallback.name) fallback (docs/CHAT-TEMPLATES.md)")
     }
 
     /// bos/eos/unk/pad as text, where the vocabulary has them (transformers' `special_tokens_map`).
