@@ -43,17 +43,17 @@ struct PromptCommand: ParsableCommand {
     func run() throws {
         try CommandRunner.run(json: common.json) {
             common.applyThreads()
-            let when = try parsedNow()
-            let extra = try templateVariables()
+            let context = try templateContext()
             if let template {
                 let source = try Self.read(template)
                 let chat = try ChatTemplate(source: source, specialTokens: [:], origin: template)
                 let list = try conversation(mediaParts: nil)
-                let text = try render(chat, list, extra: extra, now: when)
+                try benchmark(chat, list, context)
+                let text = try render(chat, list, context)
                 if common.json { Output.write(try jsonLine(["text": text]) + "\n") } else { Output.write(text) }
                 return
             }
-            try renderForModel(extra: extra, now: when)
+            try renderForModel(context)
         }
     }
 
@@ -76,14 +76,19 @@ struct PromptCommand: ParsableCommand {
             + [ChatMessage(role: "user", parts: mediaParts + [.text(prompt)])]
     }
 
-    private func renderForModel(extra: [String: JinjaValue], now: Date) throws {
+    /// What the template is given besides the messages: `tools` (a --var), the other --var
+    /// values, and the time `strftime_now` formats.
+    struct TemplateContext { var tools: JinjaValue = .none; var variables: [String: JinjaValue] = [:]; var now = Date() }
+
+    private func renderForModel(_ context: TemplateContext) throws {
         let path = try ModelLocator.resolve(common.model, default: media.isEmpty ? ModelLocator.defaultModelName : ModelLocator.defaultVisionModelName)
         guard ModelLocator.isDirectory(path), VLMConfig.isVisionLanguageModel(directory: path) else {
             guard media.isEmpty else { throw VLMError.usage("media need a vision-language model (--model DIR)") }
             let lm = try LanguageModel.load(path: path)
             if let w = lm.templateWarning { Log.warn(w) }
             let list = try conversation(mediaParts: nil)
-            let text = try render(lm.chatTemplate, list, extra: extra, now: now)
+            try benchmark(lm.chatTemplate, list, context)
+            let text = try render(lm.chatTemplate, list, context)
             let ids = lm.tokenizer.encode(text, addSpecial: lm.chatTemplate.addsSpecialTokens(to: text, processor: false))
             try emit(text: text, ids: ids, media: [])
             return
@@ -94,28 +99,27 @@ struct PromptCommand: ParsableCommand {
         let embedded = try media.map { try runner.pipeline.encode(try runner.pipeline.decode(.file($0), options: options), reduction: reduction) }
         let list = try conversation(mediaParts: embedded.map { $0.isVideo ? .video : .image })
         let model = runner.model
-        _ = try render(model.chatTemplate, list, extra: extra, now: now)   // template errors and --bench first
-        var variables = extra
-        let tools = variables.removeValue(forKey: "tools") ?? .none
-        let text = try model.expandedPrompt(messages: list, images: embedded, addGenerationPrompt: !noGenerationPrompt,
-                                            tools: tools, variables: variables)
-        let ids = model.language.tokenizer.encode(text, addSpecial: model.chatTemplate.addsSpecialTokens(to: text, processor: true))
+        try benchmark(model.chatTemplate, list, context)
+        let (text, addSpecial) = try model.promptText(messages: list, images: embedded, addGenerationPrompt: !noGenerationPrompt,
+                                                      tools: context.tools, variables: context.variables, now: context.now)
+        let ids = model.language.tokenizer.encode(text, addSpecial: addSpecial)
         try emit(text: text, ids: ids, media: embedded.map { ["kind": $0.isVideo ? "video" : "image", "placeholder_tokens": $0.count] })
     }
 
-    private func render(_ chat: ChatTemplate, _ list: [ChatMessage], extra: [String: JinjaValue], now: Date) throws -> String {
-        var tools: JinjaValue = .none
-        var variables = extra
-        if let t = variables.removeValue(forKey: "tools") { tools = t }
-        let text = try chat.render(list, addGenerationPrompt: !noGenerationPrompt, tools: tools, variables: variables, now: now)
-        if let n = bench {
-            guard n > 0 && n <= 1_000_000 else { throw VLMError.usage("--bench must be between 1 and 1000000") }
-            let start = ProcessStats.now
-            for _ in 0..<n { _ = try chat.render(list, addGenerationPrompt: !noGenerationPrompt, tools: tools, variables: variables, now: now) }
-            let ms = (ProcessStats.now - start) * 1000 / Double(n)
-            Log.info(String(format: "rendered %d messages %d times: %.3f ms per render (%d bytes)", list.count, n, ms, text.utf8.count))
-        }
-        return text
+    private func render(_ chat: ChatTemplate, _ list: [ChatMessage], _ context: TemplateContext) throws -> String {
+        try chat.render(list, addGenerationPrompt: !noGenerationPrompt, tools: context.tools, variables: context.variables, now: context.now)
+    }
+
+    /// With --bench N: the template rendered N times, the mean time on stderr (the render alone:
+    /// no media expansion, no tokenizer).
+    private func benchmark(_ chat: ChatTemplate, _ list: [ChatMessage], _ context: TemplateContext) throws {
+        guard let n = bench else { return }
+        guard n > 0 && n <= 1_000_000 else { throw VLMError.usage("--bench must be between 1 and 1000000") }
+        var bytes = 0
+        let start = ProcessStats.now
+        for _ in 0..<n { bytes = try render(chat, list, context).utf8.count }
+        let ms = (ProcessStats.now - start) * 1000 / Double(n)
+        Log.info(String(format: "rendered %d messages %d times: %.3f ms per render (%d bytes)", list.count, n, ms, bytes))
     }
 
     private func emit(text: String, ids: [Int32], media: [[String: Any]]) throws {
@@ -130,14 +134,15 @@ struct PromptCommand: ParsableCommand {
         String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
     }
 
-    private func templateVariables() throws -> [String: JinjaValue] {
-        var out: [String: JinjaValue] = [:]
+    private func templateContext() throws -> TemplateContext {
+        var context = TemplateContext(now: try parsedNow())
         for item in variables {
             guard let eq = item.firstIndex(of: "="), eq != item.startIndex else { throw VLMError.usage("--var takes NAME=VALUE, got '\(item)'") }
             let value = String(item[item.index(after: eq)...])
-            out[String(item[..<eq])] = (try? JinjaValue.parseJSON(value)) ?? .string(value)
+            context.variables[String(item[..<eq])] = (try? JinjaValue.parseJSON(value)) ?? .string(value)
         }
-        return out
+        if let tools = context.variables.removeValue(forKey: "tools") { context.tools = tools }
+        return context
     }
 
     private func parsedNow() throws -> Date {

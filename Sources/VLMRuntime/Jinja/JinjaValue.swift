@@ -75,7 +75,7 @@ public indirect enum JinjaValue {
         }
     }
 
-    var stringValue: String? { if case .string(let s) = self { return s }; return nil }
+    public var stringValue: String? { if case .string(let s) = self { return s }; return nil }
 }
 
 /// A Python dict with string keys (JSON's objects, template dict literals): insertion order kept,

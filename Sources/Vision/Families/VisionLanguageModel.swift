@@ -45,8 +45,7 @@ public final class VisionLanguageModel {
         if let text = tokenizerTemplate, !text.isEmpty {
             return try ChatTemplate(source: text, specialTokens: specialTokens, origin: directory + " (tokenizer chat template)")
         }
-        return try ChatTemplate(source: fallback.source, specialTokens: specialTokens, origin: "fallback: \(fallback.name)", isFallback: true,
-                                warning: "\(directory) has no chat template; using the \(fallback.name) template (docs/CHAT-TEMPLATES.md)")
+        return try ChatTemplate.fallback(fallback, specialTokens: specialTokens, for: directory)
     }
 
     /// Encodes and projects one processed image into LLM-space tokens, reducing each encoder
@@ -81,9 +80,9 @@ public final class VisionLanguageModel {
     /// The conversation in the chat template, with every `<image>` (and `<video>`) marker the
     /// template writes expanded as the family's processor does: the i-th marker is the i-th image.
     public func expandedPrompt(messages: [ChatMessage], images: [ImageEmbedding], addGenerationPrompt: Bool = true,
-                               tools: JinjaValue = .none, variables: [String: JinjaValue] = [:]) throws -> String {
+                               tools: JinjaValue = .none, variables: [String: JinjaValue] = [:], now: Date = Date()) throws -> String {
         let stills = images.filter { !$0.isVideo }, videos = images.filter(\.isVideo)
-        let rendered = try chatTemplate.render(messages, addGenerationPrompt: addGenerationPrompt, tools: tools, variables: variables)
+        let rendered = try chatTemplate.render(messages, addGenerationPrompt: addGenerationPrompt, tools: tools, variables: variables, now: now)
         func expand(_ text: String, marker: String, _ items: [ImageEmbedding], _ string: (ImageEmbedding) -> String) -> String {
             var parts = text.components(separatedBy: marker)
             guard parts.count == items.count + 1 else { return text }
@@ -95,11 +94,14 @@ public final class VisionLanguageModel {
         return expand(withImages, marker: "<video>", videos) { String(repeating: "<video>", count: $0.count) }
     }
 
-    /// The prompt text as it is tokenized: `text` itself with `raw`, else `messages` rendered and
-    /// expanded.
-    func promptText(messages: [ChatMessage], images: [ImageEmbedding], raw: String?) throws -> (text: String, addSpecial: Bool) {
+    /// The prompt text as it is tokenized, and whether the tokenizer adds its special tokens:
+    /// `raw` itself, else `messages` rendered and expanded.
+    public func promptText(messages: [ChatMessage], images: [ImageEmbedding], raw: String? = nil, addGenerationPrompt: Bool = true,
+                           tools: JinjaValue = .none, variables: [String: JinjaValue] = [:], now: Date = Date()) throws
+        -> (text: String, addSpecial: Bool) {
         if let raw { return (raw, true) }
-        let text = try expandedPrompt(messages: messages, images: images)
+        let text = try expandedPrompt(messages: messages, images: images, addGenerationPrompt: addGenerationPrompt,
+                                      tools: tools, variables: variables, now: now)
         return (text, chatTemplate.addsSpecialTokens(to: text, processor: true))
     }
 

@@ -24,12 +24,12 @@ struct ChatRequest {
     struct Invalid: Error { let message: String }
 
     init(json data: Data) throws {
-        guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+        // Parsed with JSON's types kept apart and members in order, as the template needs them
+        // (Foundation on Linux would read a JSON 1 as a value that also casts to Bool).
+        guard case .dict(let fields)? = try? JinjaValue.parseJSON(String(decoding: data, as: UTF8.self)) else {
             throw Invalid(message: "the body is not a JSON object")
         }
-        // The messages again, in order and with their JSON types as written (for the template).
-        guard case .dict(let ordered)? = try? JinjaValue.parseJSON(String(decoding: data, as: UTF8.self)),
-              case .list(let messages)? = ordered["messages"], !messages.isEmpty else {
+        guard case .list(let messages)? = fields["messages"], !messages.isEmpty else {
             throw Invalid(message: "'messages' must be a non-empty array")
         }
         var media: [Media] = []
@@ -39,9 +39,8 @@ struct ChatRequest {
         self.media = media
         text = Self.text(of: conversation.last { $0.role == "user" }!)
         guard !text.isEmpty || !media.isEmpty else { throw Invalid(message: "the user message is empty") }
-        stream = root["stream"] as? Bool ?? false
-        body = root
-        fields = ordered
+        if case .bool(let b)? = fields["stream"] { stream = b } else { stream = false }
+        self.fields = fields
     }
 
     /// One message for the template: string content kept, parts normalised (text, image, video),
@@ -93,10 +92,7 @@ struct ChatRequest {
         }.joined(separator: "\n")
     }
 
-    /// The whole request object, for `options(over:)`.
-    private let body: [String: Any]
-    /// The same object with JSON's types kept apart (Foundation on Linux reads a JSON 1 as a
-    /// value that also casts to Bool, so numbers are taken from here).
+    /// The whole request object, with JSON's types (for `options(over:)`).
     private let fields: JinjaDict
 
     /// The server's options with this request's fields applied, validated by the same rules
@@ -127,9 +123,11 @@ struct ChatRequest {
             return Int(x)
         }
         func string(_ key: String) throws -> String? {
-            guard let v = body[key], !(v is NSNull) else { return nil }
-            guard let t = v as? String else { throw Invalid(message: "'\(key)' must be a string") }
-            return t
+            switch fields[key] {
+            case nil, .none?: return nil
+            case .string(let t)?: return t
+            default: throw Invalid(message: "'\(key)' must be a string")
+            }
         }
         if let n = try integer("max_tokens") ?? integer("max_completion_tokens") { o.maxTokens = n }
         if let t = try number("temperature") { o.sampling.temperature = Float(t) }
@@ -138,7 +136,7 @@ struct ChatRequest {
             guard seed >= 0 else { throw Invalid(message: "'seed' must be >= 0") }
             o.sampling.seed = UInt64(seed)
         }
-        if let stop = body["stop"] as? String { o.stop = [stop] } else if let stops = body["stop"] as? [String] { o.stop = stops }
+        if case .string(let stop)? = fields["stop"] { o.stop = [stop] } else if let stops = Self.strings(fields["stop"]) { o.stop = stops }
         if let reducer = try string("reducer") {
             o.reducer = reducer
             o.reducerOptions = []
@@ -146,9 +144,9 @@ struct ChatRequest {
         }
         if let keep = try integer("keep") { o.keep = keep; o.keepRatio = nil }
         if let ratio = try number("keep_ratio") { o.keepRatio = ratio; o.keep = nil }
-        if let opts = body["reducer_opt"] as? [String] { o.reducerOptions = opts }
-        if let opts = body["reducer_opt"] as? [String: Any] {
-            o.reducerOptions = opts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        if let opts = Self.strings(fields["reducer_opt"]) { o.reducerOptions = opts }
+        if case .dict(let opts)? = fields["reducer_opt"] {
+            o.reducerOptions = opts.pairs.sorted { $0.key < $1.key }.map { "\($0.key)=\(Self.optionText($0.value))" }
         }
         if let kv = try string("kv_cache") {
             guard let type = KVCacheType(rawValue: kv) else {
@@ -162,5 +160,24 @@ struct ChatRequest {
             throw Invalid(message: e.description.replacingOccurrences(of: "usage: ", with: ""))
         }
         return o
+    }
+
+    /// A JSON array of strings, or nil.
+    private static func strings(_ v: JinjaValue?) -> [String]? {
+        guard case .list(let items)? = v else { return nil }
+        let texts = items.compactMap(\.stringValue)
+        return texts.count == items.count ? texts : nil
+    }
+
+    /// A `reducer_opt` object's value as `key=value` text: strings as they are, numbers and
+    /// booleans as JSON writes them.
+    private static func optionText(_ v: JinjaValue) -> String {
+        switch v {
+        case .string(let s): return s
+        case .int(let i): return String(i)
+        case .float(let d): return String(d)
+        case .bool(let b): return b ? "true" : "false"
+        default: return v.pythonStr
+        }
     }
 }
