@@ -26,7 +26,7 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_tiny_vlms import GREEDY, IMAGE, OUT, QUESTION, TEMPLATES, sample  # noqa: E402
+from make_tiny_vlms import IMAGE, OUT, QUESTION, TEMPLATES, greedy, image_features, sample  # noqa: E402
 
 BASE = os.path.join(OUT, "llava_onevision")
 TARGET = os.path.join(OUT, "llava_onevision_system")
@@ -88,20 +88,12 @@ def compute(model, proc, tok, image):
     prompt = proc.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
     inputs = proc(images=[image], text=prompt, return_tensors="pt")
     ids = inputs["input_ids"]
+    gen, margins = greedy(model, inputs, tok.pad_token_id)
+    extra = {k: v for k, v in inputs.items() if k not in ("input_ids", "attention_mask")}
     with torch.no_grad():
-        res = model.generate(**inputs, max_new_tokens=GREEDY, min_new_tokens=GREEDY, do_sample=False,
-                             eos_token_id=None, pad_token_id=tok.pad_token_id, output_scores=True,
-                             return_dict_in_generate=True)
-        margins = [float(s[0].topk(2).values[0] - s[0].topk(2).values[1]) for s in res.scores]
-        gen = res.sequences[0, ids.shape[1]:].tolist()
-        extra = {k: v for k, v in inputs.items() if k not in ("input_ids", "attention_mask")}
         logits = model(**inputs).logits[0, -1]
-        pv = extra["pixel_values"]
-        feats = model.model.get_image_features(**{k: v for k, v in extra.items() if k in ("pixel_values", "image_sizes")})
-        feats = feats.pooler_output if hasattr(feats, "pooler_output") and feats.pooler_output is not None else feats
-        if isinstance(feats, (list, tuple)):
-            feats = torch.cat([f.reshape(-1, f.shape[-1]) for f in feats], 0)
-        feats = feats.reshape(-1, feats.shape[-1])
+    pv = extra["pixel_values"]
+    feats = image_features(model, extra)
     flat_pv = pv.reshape(-1, *pv.shape[-3:]) if pv.dim() == 5 else pv
     from transformers.image_processing_utils import select_best_resolution
 

@@ -176,6 +176,27 @@ def sample(t, n=512):
     return [round(float(x), 6) for x in flat[::step][:n]]
 
 
+def greedy(model, inputs, pad_token_id):
+    """GREEDY tokens past the prompt (EOS ignored) and each step's top-1 minus top-2 logit."""
+    with torch.no_grad():
+        res = model.generate(**inputs, max_new_tokens=GREEDY, min_new_tokens=GREEDY, do_sample=False,
+                             eos_token_id=None, pad_token_id=pad_token_id, output_scores=True,
+                             return_dict_in_generate=True)
+    margins = [float(s[0].topk(2).values[0] - s[0].topk(2).values[1]) for s in res.scores]
+    return res.sequences[0, inputs["input_ids"].shape[1]:].tolist(), margins
+
+
+def image_features(model, extra):
+    """The projected image features as one [tokens, width] tensor, whatever the family returns."""
+    with torch.no_grad():
+        feats = model.model.get_image_features(**{k: v for k, v in extra.items()
+                                                  if k in ("pixel_values", "image_sizes", "pixel_attention_mask")})
+    feats = feats.pooler_output if hasattr(feats, "pooler_output") and feats.pooler_output is not None else feats
+    if isinstance(feats, (list, tuple)):
+        feats = torch.cat([f.reshape(-1, f.shape[-1]) for f in feats], 0)
+    return feats.reshape(-1, feats.shape[-1])
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     image = Image.open(IMAGE).convert("RGB")
@@ -192,24 +213,14 @@ def main():
         # Seeds are tried in order until greedy decoding is far from ties and not degenerate.
         for seed in range(1234, 1264):
             randomise(model, seed)
-            with torch.no_grad():
-                res = model.generate(**inputs, max_new_tokens=GREEDY, min_new_tokens=GREEDY, do_sample=False,
-                                     eos_token_id=None, pad_token_id=tok.pad_token_id, output_scores=True,
-                                     return_dict_in_generate=True)
-            margins = [float(s[0].topk(2).values[0] - s[0].topk(2).values[1]) for s in res.scores]
-            gen = res.sequences[0, ids.shape[1]:].tolist()
+            gen, margins = greedy(model, inputs, tok.pad_token_id)
             if min(margins) > 0.02 and len(set(gen)) >= 6:
                 break
         with torch.no_grad():
             extra = {k: v for k, v in inputs.items() if k not in ("input_ids", "attention_mask")}
             logits = model(**inputs).logits[0, -1]
             pv = extra["pixel_values"]
-            feats = model.model.get_image_features(**{k: v for k, v in extra.items()
-                                                      if k in ("pixel_values", "image_sizes", "pixel_attention_mask")})
-            feats = feats.pooler_output if hasattr(feats, "pooler_output") and feats.pooler_output is not None else feats
-            if isinstance(feats, (list, tuple)):
-                feats = torch.cat([f.reshape(-1, f.shape[-1]) for f in feats], 0)
-            feats = feats.reshape(-1, feats.shape[-1])
+            feats = image_features(model, extra)
         model.save_pretrained(out, safe_serialization=True)
         proc.image_processor.save_pretrained(out)
         with open(os.path.join(out, "chat_template.jinja"), "w") as f:
