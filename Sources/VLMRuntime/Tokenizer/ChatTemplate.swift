@@ -4,7 +4,18 @@ import Foundation   // Date for strftime_now
 /// and either a string or a list of parts (`{"type": "text", "text": ...}`, `{"type": "image"}`,
 /// `{"type": "video"}`), plus any other fields a template may read (`tool_calls`, `name`...).
 public struct ChatMessage {
-    public enum Part: Equatable, Sendable { case text(String), image, video }
+    public enum Part: Equatable, Sendable {
+        case text(String), image, video
+
+        /// The part as a template sees it.
+        public var value: JinjaValue {
+            switch self {
+            case .text(let t): return .object(["type": .string("text"), "text": .string(t)])
+            case .image: return .object(["type": .string("image")])
+            case .video: return .object(["type": .string("video")])
+            }
+        }
+    }
     public var role: String
     /// The message as the template sees it (a dict).
     public var value: JinjaValue
@@ -16,14 +27,7 @@ public struct ChatMessage {
 
     public init(role: String, parts: [Part]) {
         self.role = role
-        let content: [JinjaValue] = parts.map {
-            switch $0 {
-            case .text(let t): return .object(["type": .string("text"), "text": .string(t)])
-            case .image: return .object(["type": .string("image")])
-            case .video: return .object(["type": .string("video")])
-            }
-        }
-        value = .object(["role": .string(role), "content": .list(content)])
+        value = .object(["role": .string(role), "content": .list(parts.map(\.value))])
     }
 
     /// A message given as JSON data (a dict with at least a string `role`).

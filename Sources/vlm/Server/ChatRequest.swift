@@ -71,11 +71,11 @@ struct ChatRequest {
         case "image_url", "image":
             guard let u = url("image_url") ?? url("url") ?? url("image") else { throw Invalid(message: "an image_url part has no url") }
             media.append(.image(URLReference(url: u)))
-            return .object(["type": .string("image")])
+            return ChatMessage.Part.image.value
         case "video_url", "video":
             guard let u = url("video_url") ?? url("url") ?? url("video") else { throw Invalid(message: "a video part has no url") }
             media.append(.video(URLReference(url: u)))
-            return .object(["type": .string("video")])
+            return ChatMessage.Part.video.value
         default:
             throw Invalid(message: "unsupported content part type '\(type)'")
         }
