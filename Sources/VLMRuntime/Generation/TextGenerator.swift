@@ -43,7 +43,10 @@ public struct TextGenerator {
     /// prefill reads instead of the tokens' embeddings: a VLM prompt with visual tokens spliced in.
     /// `isCancelled` is asked before each decode step (a server's client went away, a deadline
     /// passed); a true answer ends generation with `.cancelled`.
+    /// `positions` and `injection` (multimodal RoPE, DeepStack) go to the prefill pass; decoding
+    /// then continues from `positions.next`.
     public func generate(promptTokens: [Int32], promptEmbeddings: [Float]? = nil, cache: KVCache,
+                         positions: TokenPositions? = nil, injection: LayerInjection? = nil,
                          options: GenerationOptions, isCancelled: () -> Bool = { false },
                          onText: (String) -> Void = { _ in }) throws -> GenerationResult {
         guard !promptTokens.isEmpty else { throw VLMError.usage("the prompt is empty") }
@@ -58,7 +61,8 @@ public struct TextGenerator {
         let t0 = ProcessStats.now
         var logits: [Float]
         if var embeddings = promptEmbeddings {
-            logits = try model.forward(embeddings: &embeddings, rows: promptTokens.count, cache: cache, logits: .last)
+            logits = try model.forward(embeddings: &embeddings, rows: promptTokens.count, cache: cache, logits: .last,
+                                       positions: positions, injection: injection)
         } else {
             logits = try model.forward(tokens: promptTokens, cache: cache, logits: .last)
         }
@@ -74,7 +78,7 @@ public struct TextGenerator {
             if !emit.isEmpty { text += emit; onText(emit) }
             if stopped { reason = .stopString; break }
             if generated.count == options.maxTokens { break }
-            logits = try model.forward(tokens: [next], cache: cache, logits: .last)
+            logits = try decodeStep(next, cache: cache, position: positions.map { $0.next + Int32(generated.count - 1) })
         }
         if reason != .stopString {
             let (emit, _) = stops.feed(detokenizer.flush())
@@ -85,5 +89,14 @@ public struct TextGenerator {
         return GenerationResult(text: text, tokens: generated, promptTokenCount: promptTokens.count,
                                 stopReason: reason, prefillSeconds: t1 - t0, generateSeconds: t2 - t1,
                                 kvCacheBytes: cache.storedBytes)
+    }
+
+    /// One decode step; at `position` on every axis when the prompt had its own positions.
+    private func decodeStep(_ token: Int32, cache: KVCache, position: Int32?) throws -> [Float] {
+        guard let position else { return try model.forward(tokens: [token], cache: cache, logits: .last) }
+        var x = [Float](repeating: 0, count: model.config.hiddenSize)
+        try x.withUnsafeMutableBufferPointer { try model.embed([token], into: $0.baseAddress!) }
+        return try model.forward(embeddings: &x, rows: 1, cache: cache, logits: .last,
+                                 positions: .sequential(start: position, count: 1))
     }
 }

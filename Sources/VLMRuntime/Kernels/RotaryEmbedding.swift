@@ -36,14 +36,33 @@ public struct RotaryEmbedding: Sendable {
     /// `rowStride` floats), row t at position `positions[t]`.
     public func apply(_ x: UnsafeMutablePointer<Float>, tokens: Int, rowStride: Int,
                       heads: Int, headDim: Int, positions: UnsafePointer<Int32>) {
+        apply(x, tokens: tokens, rowStride: rowStride, heads: heads, headDim: headDim) { t, _ in positions[t] }
+    }
+
+    /// The same with multimodal RoPE: frequency i rotates by the position on axis `axes[i]`
+    /// (0 temporal, 1 height, 2 width) of row t (`MultimodalRoPE` builds the table).
+    public func apply(_ x: UnsafeMutablePointer<Float>, tokens: Int, rowStride: Int, heads: Int, headDim: Int,
+                      positions: TokenPositions, offset: Int, axes: [UInt8]) {
+        precondition(axes.count == rotaryDims / 2, "M-RoPE axis table has \(axes.count) entries for \(rotaryDims / 2) frequencies")
+        positions.temporal.withUnsafeBufferPointer { pt in positions.height.withUnsafeBufferPointer { ph in
+            positions.width.withUnsafeBufferPointer { pw in axes.withUnsafeBufferPointer { ax in
+                let rows = [pt.baseAddress! + offset, ph.baseAddress! + offset, pw.baseAddress! + offset]
+                apply(x, tokens: tokens, rowStride: rowStride, heads: heads, headDim: headDim) { t, i in rows[Int(ax[i])][t] }
+            }}
+        }}
+    }
+
+    /// The rotation itself; `position(t, i)` is the position frequency i of row t turns by.
+    @inline(__always)
+    private func apply(_ x: UnsafeMutablePointer<Float>, tokens: Int, rowStride: Int, heads: Int, headDim: Int,
+                       position: (Int, Int) -> Int32) {
         let half = rotaryDims / 2
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * half) { cs in
             let cosv = cs.baseAddress!, sinv = cs.baseAddress! + half
             for t in 0..<tokens {
-                let p = Float(positions[t])
                 for i in 0..<half {
                     // transformers multiplies position by frequency in float32, then cos/sin.
-                    let angle = p * inverseFrequencies[i]
+                    let angle = Float(position(t, i)) * inverseFrequencies[i]
                     cosv[i] = cosf(angle); sinv[i] = sinf(angle)
                 }
                 let row = x + t * rowStride

@@ -2,7 +2,7 @@
 /// independent of the file it was loaded from. The families (Llama, Qwen2, Gemma 3) differ
 /// only in the switches below; each family file fills them from GGUF or config.json.
 public struct DecoderConfig: Sendable {
-    public enum Family: String, Sendable { case llama, qwen2, gemma3 }
+    public enum Family: String, Sendable { case llama, qwen2, qwen3, gemma3 }
 
     public var family: Family
     public var hiddenSize: Int
@@ -41,6 +41,9 @@ public struct DecoderConfig: Sendable {
     public var localRopeTheta: Float? = nil
     /// Per-layer override of the pattern (transformers' `layer_types`): true = full attention.
     public var globalLayers: [Bool]? = nil
+    /// Multimodal RoPE (Qwen2.5-VL, Qwen3-VL): the position axis (0 temporal, 1 height, 2 width)
+    /// each of the headDim/2 frequencies turns by (`MultimodalRoPE`); nil: one axis.
+    public var mropeAxes: [UInt8]? = nil
 
     public init(family: Family, hiddenSize: Int, layerCount: Int, headCount: Int, kvHeadCount: Int,
                 headDim: Int, intermediateSize: Int, vocabSize: Int, contextLength: Int,
@@ -75,5 +78,8 @@ public struct DecoderConfig: Sendable {
         try need(contextLength > 0, "context length \(contextLength) out of range")
         try need(rmsNormEps >= 0 && rmsNormEps < 1, "rms norm epsilon \(rmsNormEps) out of range")
         try need(ropeTheta > 0, "rope base \(ropeTheta) out of range")
+        if let axes = mropeAxes {
+            try need(axes.count == headDim / 2 && axes.allSatisfy { $0 < 3 }, "mrope_section does not cover the \(headDim / 2) rotary frequencies")
+        }
     }
 }

@@ -75,8 +75,10 @@ public final class DecoderModel {
     public var batchSize = 512
 
     /// Runs `rows` rows of input embeddings (overwritten: the buffer becomes the residual stream).
-    public func forward(embeddings x: inout [Float], rows t: Int, cache: KVCache,
-                        logits: LogitsRequest = .last) throws -> [Float] {
+    /// `positions` replaces the default ones (the cache's length onwards) where the model's
+    /// prompt says so (multimodal RoPE); `injection` adds rows after the first layers (DeepStack).
+    public func forward(embeddings x: inout [Float], rows t: Int, cache: KVCache, logits: LogitsRequest = .last,
+                        positions: TokenPositions? = nil, injection: LayerInjection? = nil) throws -> [Float] {
         let c = config, d = c.hiddenSize
         precondition(x.count == t * d, "embedding buffer does not hold \(t) rows")
         guard t > 0 else { return [] }
@@ -84,9 +86,12 @@ public final class DecoderModel {
         guard start + t <= cache.shape.capacity else {
             throw VLMError.usage("the sequence needs \(start + t) tokens, over the context limit of \(cache.shape.capacity)")
         }
+        precondition(positions.map { $0.count == t } ?? true, "positions do not cover the \(t) rows")
+        precondition(injection.map { inj in inj.rows.allSatisfy { $0 >= 0 && $0 < t } && inj.layers.allSatisfy { $0.count == inj.rows.count * d } } ?? true,
+                     "injected rows do not match the pass")
         var out: [Float] = []
         try x.withUnsafeMutableBufferPointer { xb in
-            try runLayers(xb.baseAddress!, count: t, cache: cache)
+            try runLayers(xb.baseAddress!, count: t, cache: cache, positions: positions, injection: injection)
             var r0 = 0
             while r0 < t {
                 let n = min(batchSize, t - r0)
@@ -110,10 +115,11 @@ public final class DecoderModel {
     /// error through the layers. The price is the pass's queries, keys, values and attention
     /// output held for one layer at a time (about 2.3x the residual stream for Qwen2-0.5B),
     /// allocated for the call when the pass is longer than one chunk and freed after it.
-    private func runLayers(_ x: UnsafeMutablePointer<Float>, count t: Int, cache: KVCache) throws {
+    private func runLayers(_ x: UnsafeMutablePointer<Float>, count t: Int, cache: KVCache,
+                           positions explicit: TokenPositions?, injection: LayerInjection?) throws {
         let c = config
         let start = cache.count(layer: 0)
-        let positions = (0..<t).map { Int32(start + $0) }
+        let positions = explicit?.temporal ?? (0..<t).map { Int32(start + $0) }
         let chunk = min(batchSize, t)
         workspace.reserve(rows: chunk, config: c)
         let ws = workspace
@@ -140,9 +146,14 @@ public final class DecoderModel {
                     rmsNorm(qc, qc, rows: n * c.headCount, width: c.headDim, qn)
                     rmsNorm(kc, kc, rows: n * c.kvHeadCount, width: c.headDim, kn)
                 }
-                positions.withUnsafeBufferPointer { p in
-                    rope.apply(qc, tokens: n, rowStride: qw, heads: c.headCount, headDim: c.headDim, positions: p.baseAddress! + r0)
-                    rope.apply(kc, tokens: n, rowStride: kvw, heads: c.kvHeadCount, headDim: c.headDim, positions: p.baseAddress! + r0)
+                if let explicit, let axes = c.mropeAxes {
+                    rope.apply(qc, tokens: n, rowStride: qw, heads: c.headCount, headDim: c.headDim, positions: explicit, offset: r0, axes: axes)
+                    rope.apply(kc, tokens: n, rowStride: kvw, heads: c.kvHeadCount, headDim: c.headDim, positions: explicit, offset: r0, axes: axes)
+                } else {
+                    positions.withUnsafeBufferPointer { p in
+                        rope.apply(qc, tokens: n, rowStride: qw, heads: c.headCount, headDim: c.headDim, positions: p.baseAddress! + r0)
+                        rope.apply(kc, tokens: n, rowStride: kvw, heads: c.kvHeadCount, headDim: c.headDim, positions: p.baseAddress! + r0)
+                    }
                 }
                 r0 += n
             }
@@ -167,6 +178,11 @@ public final class DecoderModel {
                 if let post = layer.postMLPNorm { rmsNorm(ws.projected, ws.projected, rows: n, post) }
                 add(ws.projected, into: xc, count: n * d)
                 r0 += n
+            }
+            if let injection, li < injection.layers.count {
+                injection.layers[li].withUnsafeBufferPointer { rows in
+                    for (j, r) in injection.rows.enumerated() { add(rows.baseAddress! + j * d, into: x + r * d, count: d) }
+                }
             }
         }
     }

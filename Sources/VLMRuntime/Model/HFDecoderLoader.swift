@@ -26,13 +26,15 @@ public enum HFDecoderLoader {
         }
         func optInt(_ k: String) -> Int? { (j[k] as? NSNumber)?.intValue }
         func optFloat(_ k: String) -> Float? { (j[k] as? NSNumber)?.floatValue }
+        func optBool(_ k: String) -> Bool? { j[k] as? Bool }
         let modelType = j["model_type"] as? String ?? ""
         let family: DecoderConfig.Family
         switch modelType {
         case "llama", "mistral": family = .llama
-        case "qwen2": family = .qwen2
+        case "qwen2", "qwen2_vl", "qwen2_vl_text", "qwen2_5_vl", "qwen2_5_vl_text": family = .qwen2
+        case "qwen3", "qwen3_vl", "qwen3_vl_text": family = .qwen3
         case "gemma3_text", "gemma3": family = .gemma3
-        default: throw VLMError.unsupported("\(source): model_type '\(modelType)' (supported: llama, qwen2, gemma3_text)")
+        default: throw VLMError.unsupported("\(source): model_type '\(modelType)' (supported: llama, qwen2, qwen2_5_vl_text, qwen3, qwen3_vl_text, gemma3_text)")
         }
         let hidden = try int("hidden_size"), heads = try int("num_attention_heads")
         guard heads > 0 else { throw VLMError.badInput("\(source): num_attention_heads is 0") }
@@ -64,9 +66,21 @@ public enum HFDecoderLoader {
            let factor = (ropeParameters?["factor"] as? NSNumber)?.floatValue {
             c.ropeScaling = factor
         }
+        if let sections = (ropeParameters?["mrope_section"] as? [NSNumber])?.map(\.intValue) {
+            guard sections.allSatisfy({ $0 >= 0 }), sections.reduce(0, +) == c.headDim / 2 else {
+                throw VLMError.badInput("\(source): mrope_section \(sections) does not sum to head_dim / 2 = \(c.headDim / 2)")
+            }
+            c.mropeAxes = (ropeParameters?["mrope_interleaved"] as? Bool ?? false)
+                ? MultimodalRoPE.interleavedAxes(sections: sections, frequencies: c.headDim / 2)
+                : MultimodalRoPE.contiguousAxes(sections: sections)
+        }
         switch family {
         case .llama: break
-        case .qwen2: c.hasQKVBias = true
+        case .qwen2: c.hasQKVBias = optBool("attention_bias") ?? true
+        case .qwen3:
+            // Qwen3: RMSNorm over each query and key head before RoPE, no q/k/v biases by default.
+            c.hasQKNorm = true
+            c.hasQKVBias = optBool("attention_bias") ?? false
         case .gemma3:
             Gemma3Family.applyGemma3Switches(&c, slidingWindow: optInt("sliding_window") ?? 512,
                                              queryPreAttentionScalar: optFloat("query_pre_attn_scalar") ?? Float(c.headDim))

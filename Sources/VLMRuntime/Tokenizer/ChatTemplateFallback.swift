@@ -32,7 +32,8 @@ public enum ChatTemplateFallback {
     public static func forArchitecture(_ architecture: String?) -> Fallback {
         switch (architecture ?? "").lowercased() {
         case "gemma", "gemma2", "gemma3", "gemma3_text", "gemma3n": return gemma
-        case "qwen2", "qwen2vl", "qwen2_vl", "qwen2.5vl": return qwen2
+        case "qwen2", "qwen2vl", "qwen2_vl", "qwen2.5vl", "qwen2_vl_text", "qwen2_5_vl", "qwen2_5_vl_text",
+             "qwen3", "qwen3vl", "qwen3_vl", "qwen3_vl_text": return qwen2
         case "llava": return vicuna
         default: return plain
         }

@@ -94,6 +94,13 @@ public enum PILResampler {
         if width == image.width && height == image.height { return image }
         if filter == .nearest { return nearest(image, width: width, height: height) }
         var current = image
+        // Pillow (13, measured: tools/make_qwen_vl_fixtures.py's 300x200 -> 308x196) runs the
+        // vertical pass first when the width grows and the height shrinks, else horizontal
+        // first; the intermediate image is rounded to 8 bits, so the order shows.
+        if width > image.width && height < image.height {
+            current = vertical(current, to: height, filter: filter)
+            return horizontal(current, to: width, filter: filter)
+        }
         if width != image.width { current = horizontal(current, to: width, filter: filter) }
         if height != image.height { current = vertical(current, to: height, filter: filter) }
         return current
