@@ -1,8 +1,10 @@
 """Encoder speed, side by side in one run: `vlm bench-encoder` against transformers on CPU with
-the same thread count, for SigLIP-B/16 at 512 px (SmolVLM-256M's encoder) and CLIP ViT-L/14
-at 336 px (LLaVA-1.5's), both with random float32 weights of the real shapes.
+the same thread count, for SigLIP-B/16 at 512 px (SmolVLM-256M's encoder), CLIP ViT-L/14
+at 336 px (LLaVA-1.5's), and the Qwen2.5-VL-3B and Qwen3-VL-2B vision towers on a 1280x720
+frame (sides smart-resized as their processors do: 1288x728 and 1280x704; patch embedding to
+the last block), all with random float32 weights of the real shapes.
 
-Run: .venv-ref/bin/python tools/bench_encoders.py [--threads 2] [--repeats 3] [--vlm .build/release/vlm]
+Run: .venv-ref/bin/python tools/bench_encoders.py [--threads 2] [--repeats 3] [--vlm .build/release/vlm] [--shapes a,b]
 Prints one line per shape with both times and the ratio (torch time / vlm time).
 """
 import argparse, json, subprocess, time, statistics
@@ -19,7 +21,41 @@ SHAPES = {
 }
 
 
+def qwen_tower(kind):
+    """A Qwen-VL tower of the real shape and its packed input for a 1280x720 frame."""
+    if kind == "qwen2.5":
+        from transformers.models.qwen2_5_vl.configuration_qwen2_5_vl import Qwen2_5_VLVisionConfig
+        from transformers.models.qwen2_5_vl.modeling_qwen2_5_vl import Qwen2_5_VisionTransformerPretrainedModel
+        config = Qwen2_5_VLVisionConfig(depth=32, hidden_size=1280, intermediate_size=3420, num_heads=16, hidden_act="silu",
+                                        patch_size=14, spatial_merge_size=2, temporal_patch_size=2, window_size=112,
+                                        fullatt_block_indexes=[7, 15, 23, 31], out_hidden_size=2048)
+        config._attn_implementation = "sdpa"
+        model, (h, w), p = Qwen2_5_VisionTransformerPretrainedModel(config), (728, 1288), 14
+    else:
+        from transformers.models.qwen3_vl.configuration_qwen3_vl import Qwen3VLVisionConfig
+        from transformers.models.qwen3_vl.modeling_qwen3_vl import Qwen3VLVisionModel
+        config = Qwen3VLVisionConfig(depth=24, hidden_size=1024, intermediate_size=4096, num_heads=16, hidden_act="gelu_pytorch_tanh",
+                                     patch_size=16, spatial_merge_size=2, temporal_patch_size=2, num_position_embeddings=2304,
+                                     out_hidden_size=2048, deepstack_visual_indexes=[5, 11, 17])
+        config._attn_implementation = "sdpa"
+        model, (h, w), p = Qwen3VLVisionModel(config), (704, 1280), 16
+    grid = torch.tensor([[1, h // p, w // p]])
+    x = torch.randn((h // p) * (w // p), 3 * 2 * p * p)
+    return model.eval(), lambda: model(hidden_states=x, grid_thw=grid)
+
+
+QWEN = {"qwen2.5-vl-3b-720p": "qwen2.5", "qwen3-vl-2b-720p": "qwen3"}
+
+
 def torch_time(shape, repeats):
+    if shape in QWEN:
+        model, run = qwen_tower(QWEN[shape])
+        times = []
+        with torch.inference_mode():
+            run()  # warm-up
+            for _ in range(repeats):
+                t0 = time.perf_counter(); run(); times.append(time.perf_counter() - t0)
+        return min(times), statistics.median(times)
     model = SHAPES[shape]().eval()
     size = model.config.image_size
     x = torch.randn(1, 3, size, size)
@@ -36,10 +72,11 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--vlm", default=".build/release/vlm")
+    ap.add_argument("--shapes", default=",".join(list(SHAPES) + list(QWEN)))
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     print(f"torch {torch.__version__}, {a.threads} threads, best of {a.repeats}")
-    for shape in SHAPES:
+    for shape in a.shapes.split(","):
         out = subprocess.run([a.vlm, "bench-encoder", "--shape", shape, "--repeats", str(a.repeats), "--threads", str(a.threads),
                               "--json"], capture_output=True, text=True, check=True).stdout
         ours = json.loads(out)

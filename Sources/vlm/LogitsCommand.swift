@@ -35,7 +35,8 @@ struct LogitsCommand: ParsableCommand {
                 let prepared = try runner.pipeline.prepare(prompt: prompt, media: media.map { [.file($0)] } ?? [], options: options)
                 let decoder = runner.model.language.decoder
                 var x = prepared.embeddings
-                let logits = try decoder.forward(embeddings: &x, rows: prepared.ids.count, cache: decoder.makeCache(common.kvCacheType))
+                let logits = try decoder.forward(embeddings: &x, rows: prepared.ids.count, cache: decoder.makeCache(common.kvCacheType),
+                                                 positions: prepared.positions, injection: prepared.injection)
                 try NPYWriter.write(logits, shape: [logits.count], to: out)
                 Log.info("wrote \(logits.count) logits for \(prepared.ids.count) prompt tokens (\(prepared.visualAfter) visual) to \(out)")
                 return

@@ -16,7 +16,7 @@ final class Idefics3Family: VLMFamily {
         try FamilyChecks.refuseFeatureExtras(config, source: source)
     }
 
-    let connector: PixelShuffleConnector?
+    let connector: (any PatchConnector)?
     var projector: MLPProjector? { nil }
     /// HuggingFaceTB/SmolVLM-256M-Instruct's template.
     static let fallbackChatTemplate = ChatTemplateFallback.Fallback(name: "SmolVLM", source: """

@@ -42,7 +42,7 @@ class LLaVAFamily: VLMFamily {
 
     let config: VLMConfig
     let projector: MLPProjector?
-    var connector: PixelShuffleConnector? { nil }
+    var connector: (any PatchConnector)? { nil }
     required init(config: VLMConfig, checkpoint ck: SafetensorsCheckpoint, encoder: any VisionEncoder, textHiddenSize: Int,
                   directory: String) throws {
         self.config = config

@@ -61,7 +61,9 @@ public struct VLMConfig {
             return extra
         }
         // A composed model's text config is the GGUF file's own.
-        textConfig = textModelFile != nil ? (j["text_config"] as? [String: Any] ?? [:]) : try obj("text_config")
+        // transformers 4's Qwen2-VL-style configs keep the text model's keys at the top level.
+        textConfig = textModelFile != nil ? (j["text_config"] as? [String: Any] ?? [:])
+            : (j["text_config"] == nil && j["hidden_size"] != nil ? j : try obj("text_config"))
         visionConfig = try obj("vision_config")
         // transformers 5 writes tiny configs' text_config without model_type defaults filled in.
         if textConfig["model_type"] == nil {

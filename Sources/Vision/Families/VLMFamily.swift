@@ -50,7 +50,7 @@ protocol VLMFamily: AnyObject {
     /// Projects encoder features to LLM width after reduction (LLaVA families)...
     var projector: MLPProjector? { get }
     /// ...or merges and projects them before reduction (Idefics3's pixel shuffle).
-    var connector: PixelShuffleConnector? { get }
+    var connector: (any PatchConnector)? { get }
 
     /// A reducer's guidance for crop `crop` of an image from its base image (GlobalCom2 on
     /// AnyRes); nil for families without crops.
@@ -66,9 +66,25 @@ protocol VLMFamily: AnyObject {
     var videoSuffix: [Float]? { get }
     /// The prompt text that stands for one image's visual tokens.
     func placeholder(for image: ImageEmbedding) -> String
+    /// The markers the chat template writes for an image and a video, which `placeholder` and
+    /// `videoPlaceholder` replace (`<image>`, `<video>` unless the family says otherwise).
+    var imageMarker: String { get }
+    var videoMarker: String { get }
+    /// The prompt text that stands for one video's visual tokens.
+    func videoPlaceholder(for video: ImageEmbedding) -> String
+    /// One video's tokens when the family encodes frames its own way (Qwen-VL: frame pairs as
+    /// temporal patches); nil: the common path (each frame through `videoFrameTokens`).
+    /// `frameSeconds`: the frames' times when known.
+    func embedVideo(_ frames: PixelBatch, in model: VisionLanguageModel, reduction: TokenReduction?, frameSeconds: [Double]?) throws -> ImageEmbedding?
 }
 
 extension VLMFamily {
+    var imageMarker: String { "<image>" }
+    var videoMarker: String { "<video>" }
+    func videoPlaceholder(for video: ImageEmbedding) -> String { String(repeating: "<video>", count: video.count) }
+    func embedVideo(_ frames: PixelBatch, in model: VisionLanguageModel, reduction: TokenReduction?,
+                    frameSeconds: [Double]?) throws -> ImageEmbedding? { nil }
+
     static func reads(_ json: [String: Any]) -> Bool { modelTypes.contains(json["model_type"] as? String ?? "") }
 
     /// A Hugging Face checkpoint's own LLM and vision tower (HFCheckpointLayout).

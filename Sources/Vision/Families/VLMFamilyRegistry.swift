@@ -9,6 +9,8 @@ enum VLMFamilyRegistry {
         LLaVANextFamily.self,
         LLaVAOneVisionFamily.self,
         Idefics3Family.self,
+        Qwen2_5_VLFamily.self,
+        Qwen3VLFamily.self,
     ]
 
     /// The family that reads `json`, if any.

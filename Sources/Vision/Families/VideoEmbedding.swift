@@ -6,7 +6,9 @@ extension VisionLanguageModel {
     /// frame's tokens (`VLMFamily.videoFrameTokens`: LLaVA-OneVision pools them 2x2), all frames
     /// in order, then the family's suffix (OneVision's image_newline). A temporal reducer
     /// (DyCoke) merges across frames; an image reducer reduces each frame's grid on its own.
-    public func embedVideo(_ frames: PixelBatch, reduction: TokenReduction? = nil) throws -> ImageEmbedding {
+    /// `frameSeconds`: the frames' times, for families that place video in time (Qwen-VL).
+    public func embedVideo(_ frames: PixelBatch, reduction: TokenReduction? = nil, frameSeconds: [Double]? = nil) throws -> ImageEmbedding {
+        if let own = try family.embedVideo(frames, in: self, reduction: reduction, frameSeconds: frameSeconds) { return own }
         let d = language.decoder.config.hiddenSize
         var frameRows: [Float] = [], perFrame = 0, side = 0
         for i in 0..<frames.count {

@@ -77,8 +77,9 @@ public final class VisionLanguageModel {
         return messages
     }
 
-    /// The conversation in the chat template, with every `<image>` (and `<video>`) marker the
-    /// template writes expanded as the family's processor does: the i-th marker is the i-th image.
+    /// The conversation in the chat template, with every image (and video) marker the template
+    /// writes (`<image>`, Qwen's `<|image_pad|>`) expanded as the family's processor does: the
+    /// i-th marker is the i-th image.
     public func expandedPrompt(messages: [ChatMessage], images: [ImageEmbedding], addGenerationPrompt: Bool = true,
                                tools: JinjaValue = .none, variables: [String: JinjaValue] = [:], now: Date = Date()) throws -> String {
         let stills = images.filter { !$0.isVideo }, videos = images.filter(\.isVideo)
@@ -90,8 +91,8 @@ public final class VisionLanguageModel {
             for (item, rest) in zip(items, parts) { out += string(item) + rest }
             return out
         }
-        let withImages = expand(rendered, marker: "<image>", stills, family.placeholder)
-        return expand(withImages, marker: "<video>", videos) { String(repeating: "<video>", count: $0.count) }
+        let withImages = expand(rendered, marker: family.imageMarker, stills, family.placeholder)
+        return expand(withImages, marker: family.videoMarker, videos, family.videoPlaceholder)
     }
 
     /// The prompt text as it is tokenized, and whether the tokenizer adds its special tokens:
@@ -132,6 +133,15 @@ public final class VisionLanguageModel {
         try splice(stills, at: imagePositions, into: &embeddings, width: d)
         try splice(videos, at: videoPositions, into: &embeddings, width: d)
         return (ids, embeddings)
+    }
+
+    /// Multimodal RoPE positions (when the LLM uses them) and DeepStack rows (when the media
+    /// carry any) of a prompt's ids.
+    public func promptExtras(ids: [Int32], images: [ImageEmbedding]) throws -> (positions: TokenPositions?, injection: LayerInjection?) {
+        let positions = language.decoder.config.mropeAxes == nil ? nil
+            : try PromptPositions.build(ids: ids, imageToken: config.imageTokenID, videoToken: config.videoTokenID, media: images)
+        let injection = try PromptPositions.injection(ids: ids, imageToken: config.imageTokenID, videoToken: config.videoTokenID, media: images)
+        return (positions, injection)
     }
 
     private func splice(_ images: [ImageEmbedding], at positions: [Int], into embeddings: inout [Float], width d: Int) throws {

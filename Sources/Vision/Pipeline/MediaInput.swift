@@ -37,4 +37,7 @@ public struct DecodedMedia: Sendable {
     public var seconds: Double
     /// What the decoder had to say (a corrupt tail of a video, say), for the caller to show.
     public var warnings: [String] = []
+    /// A video's frames' presentation times in seconds (from the file, or from `--fps` for
+    /// frames given as images); nil when unknown.
+    public var frameSeconds: [Double]? = nil
 }

@@ -8,6 +8,10 @@ public struct PreparedPrompt: Sendable {
     public var embeddings: [Float]
     /// Cache positions from the first to the last visual token; nil for a text-only prompt.
     public var visualSpan: Range<Int>?
+    /// Rotary positions of the prompt when the LLM numbers them itself (multimodal RoPE), and
+    /// rows added inside the LLM (DeepStack); nil for other models.
+    public var positions: TokenPositions?
+    public var injection: LayerInjection?
     /// Visual tokens without any reducer, and those the LLM reads.
     public var visualBefore = 0
     public var visualAfter = 0

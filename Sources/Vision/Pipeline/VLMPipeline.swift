@@ -35,9 +35,12 @@ public final class VLMPipeline: @unchecked Sendable {
         case .image(let image):
             return DecodedMedia(content: .image(try model.processor.process(image)), seconds: ProcessStats.now - t0)
         case .frames(let frames):
-            let format = try videoFrameInput()
+            guard let first = frames.first else { throw VLMError.badInput("a video of no frames") }
+            let format = try videoFrameInput(sourceWidth: first.width, sourceHeight: first.height)
             let resized = frames.map { PILResampler.resize($0, width: format.width, height: format.height, filter: .bilinear) }
-            return DecodedMedia(content: .video(format.normalization.batch(resized), frames: frames.count), seconds: ProcessStats.now - t0)
+            var decoded = DecodedMedia(content: .video(format.normalization.batch(resized), frames: frames.count), seconds: ProcessStats.now - t0)
+            decoded.frameSeconds = options.fps.map { fps in frames.indices.map { Double($0) / fps } }
+            return decoded
         case .file(let path):
             guard try MediaInput.isVideo(path) else {
                 let image = try model.processor.process(try ImageLoader.load(path: path))
@@ -47,16 +50,18 @@ public final class VLMPipeline: @unchecked Sendable {
             guard let info = try? MediaProbe.probe(path: path), info.firstVideoStream != nil else {
                 throw VLMError.badInput("\(path): not an image or a video this build can read")
             }
-            let format = try videoFrameInput()
+            let stream = info.firstVideoStream!
+            let upright = stream.rotation == 90 || stream.rotation == 270 ? (stream.height, stream.width) : (stream.width, stream.height)
+            let format = try videoFrameInput(sourceWidth: upright.0, sourceHeight: upright.1)
             let reader = try VideoReader(path: path)
             let frames = try reader.frames(options.frameSampling) { _, _ in (format.width, format.height) }
             return DecodedMedia(content: .video(format.normalization.batch(frames.map(\.image)), frames: frames.count),
-                                seconds: ProcessStats.now - t0, warnings: reader.warnings)
+                                seconds: ProcessStats.now - t0, warnings: reader.warnings, frameSeconds: frames.map(\.seconds))
         }
     }
 
-    private func videoFrameInput() throws -> VideoFrameInput {
-        guard let format = model.processor.videoFrameInput else {
+    private func videoFrameInput(sourceWidth: Int, sourceHeight: Int) throws -> VideoFrameInput {
+        guard let format = model.processor.videoFrameInput(sourceWidth: sourceWidth, sourceHeight: sourceHeight) else {
             throw VLMError.unsupported("video input needs a fixed-size image processor (LLaVA-OneVision, or LLaVA with a fixed size); \(model.config.modelType) has another")
         }
         return format
@@ -68,7 +73,7 @@ public final class VLMPipeline: @unchecked Sendable {
     public func encode(_ media: DecodedMedia, reduction: TokenReduction?) throws -> ImageEmbedding {
         switch media.content {
         case .image(let image): return try model.embed(image, reduction: reduction)
-        case .video(let frames, _): return try model.embedVideo(frames, reduction: reduction)
+        case .video(let frames, _): return try model.embedVideo(frames, reduction: reduction, frameSeconds: media.frameSeconds)
         }
     }
 
@@ -121,6 +126,7 @@ public final class VLMPipeline: @unchecked Sendable {
         prepared.encodeSeconds = ProcessStats.now - t0 - prepared.reduceSeconds
         let prompted = try self.prepare(prompt, embedded: embeddings, options: options)
         (prepared.ids, prepared.embeddings, prepared.visualSpan) = (prompted.ids, prompted.embeddings, prompted.visualSpan)
+        (prepared.positions, prepared.injection) = (prompted.positions, prompted.injection)
         prepared.reducer = reduction?.name ?? "none"
         return prepared
     }
@@ -134,6 +140,7 @@ public final class VLMPipeline: @unchecked Sendable {
         var prepared = PreparedPrompt(ids: [], embeddings: [])
         (prepared.ids, prepared.embeddings) = try self.prompt(prompt, media: embedded, options: options)
         prepared.visualSpan = visualSpan(prepared.ids)
+        (prepared.positions, prepared.injection) = try model.promptExtras(ids: prepared.ids, images: embedded)
         prepared.visualBefore = embedded.reduce(0) { $0 + $1.visualBefore }
         prepared.visualAfter = embedded.reduce(0) { $0 + $1.count }
         return prepared
@@ -180,6 +187,7 @@ public final class VLMPipeline: @unchecked Sendable {
         let (cache, warnings) = try makeCache(for: prepared, options: options, decoder: decoder)
         let generator = TextGenerator(model: decoder, tokenizer: model.language.tokenizer)
         let result = try generator.generate(promptTokens: prepared.ids, promptEmbeddings: prepared.embeddings, cache: cache,
+                                            positions: prepared.positions, injection: prepared.injection,
                                             options: options.generation, isCancelled: isCancelled, onText: onText)
         return (result, warnings)
     }

@@ -9,9 +9,11 @@ public enum ImageProcessorFactory {
     /// Either loads; the first wins when both exist, as in transformers.
     public static func load(directory: String) throws -> any ImageProcessor {
         let path = directory + "/preprocessor_config.json", nested = directory + "/processor_config.json"
-        if let json = jsonObject(atPath: path) { return try make(json: json, source: path) }
+        let video = jsonObject(atPath: directory + "/video_preprocessor_config.json")
+            ?? jsonObject(atPath: nested)?["video_processor"] as? [String: Any]
+        if let json = jsonObject(atPath: path) { return try make(json: json, source: path, video: video) }
         if let json = jsonObject(atPath: nested)?["image_processor"] as? [String: Any] {
-            return try make(json: json, source: nested + " (image_processor)")
+            return try make(json: json, source: nested + " (image_processor)", video: video)
         }
         throw VLMError.badInput("\(path): missing or not a JSON object (and no image_processor in processor_config.json)")
     }
@@ -21,7 +23,8 @@ public enum ImageProcessorFactory {
         return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
     }
 
-    public static func make(json j: [String: Any], source: String) throws -> any ImageProcessor {
+    /// `video`: the video processor's config, for processors that size video frames apart.
+    public static func make(json j: [String: Any], source: String, video: [String: Any]? = nil) throws -> any ImageProcessor {
         let type = (j["image_processor_type"] as? String ?? "").replacingOccurrences(of: "Fast", with: "")
             .replacingOccurrences(of: "Pil", with: "")
         func size(_ key: String) -> [String: Int] {
@@ -90,8 +93,12 @@ public enum ImageProcessorFactory {
             let tile = size("max_image_size")["longest_edge"] ?? 364
             return Idefics3Processor(longestEdge: longest, tileSize: tile, splitting: j["do_image_splitting"] as? Bool ?? true,
                                      filter: try filter(.lanczos), normalization: normalization(.imageNetStandard))
+        case "Qwen2VLImageProcessor":
+            // transformers' class defaults; Qwen3-VL checkpoints set patch 16 and mean = std = 0.5.
+            return try QwenVLProcessor.make(json: j, source: source, defaults: (patch: 14, merge: 2, min: 56 * 56, max: 28 * 28 * 1280),
+                                            filter: try filter(.bicubic), normalization: normalization(.openAICLIP), video: video)
         default:
-            throw VLMError.unsupported("\(source): image processor '\(type)' (supported: CLIP, Siglip, Bit, LlavaNext, LlavaOnevision, Idefics3, SmolVLM)")
+            throw VLMError.unsupported("\(source): image processor '\(type)' (supported: CLIP, Siglip, Bit, LlavaNext, LlavaOnevision, Idefics3, SmolVLM, Qwen2VL)")
         }
     }
 }

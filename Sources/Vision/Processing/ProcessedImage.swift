@@ -35,10 +35,14 @@ public protocol ImageProcessor: Sendable {
     /// straight to one fixed size and normalised as images are. nil for processors whose
     /// output size depends on the image (no video through them).
     var videoFrameInput: VideoFrameInput? { get }
+    /// The same for a video whose frames are `sourceWidth x sourceHeight` upright: processors
+    /// that keep the aspect ratio (Qwen-VL) size frames from the source.
+    func videoFrameInput(sourceWidth: Int, sourceHeight: Int) -> VideoFrameInput?
 }
 
 extension ImageProcessor {
     public var videoFrameInput: VideoFrameInput? { nil }
+    public func videoFrameInput(sourceWidth: Int, sourceHeight: Int) -> VideoFrameInput? { videoFrameInput }
 }
 
 /// The fixed encoder input a processor gives every video frame.

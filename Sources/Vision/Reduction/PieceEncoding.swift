@@ -18,6 +18,9 @@ struct ReducedPiece {
     var scores: [Float]? = nil
     /// How many of `positions` are kept tokens (the rest are merged tokens' anchors); nil: all kept.
     var keptCount: Int? = nil
+    /// Rows that go with each of `rows` into the LLM apart from the input (Qwen3-VL's DeepStack
+    /// features, one array per level, count x LLM width); empty for other families.
+    var companions: [[Float]] = []
 }
 
 extension VisionLanguageModel {
@@ -34,7 +37,7 @@ extension VisionLanguageModel {
     /// taps, then reduce and project in the order the connector needs.
     static func encodePiece(_ pixels: PixelBatch, index: Int, encoder: any VisionEncoder, request base: EncoderRequest,
                             reduction: TokenReduction?, keepsClassToken: Bool, projector: MLPProjector?,
-                            connector: PixelShuffleConnector?, guidance: ThumbnailGuidance? = nil,
+                            connector: (any PatchConnector)?, guidance: ThumbnailGuidance? = nil,
                             extras: [VisionFeatureExtra] = []) throws -> ReducedPiece {
         let reducer = try reduction?.imageReducer()
         let needs = reducer?.needs ?? ReducerNeeds()
@@ -55,24 +58,30 @@ extension VisionLanguageModel {
         return try reduceBeforeProjector(piece, projector: projector, reduction: chosen, guidance: guidance)
     }
 
-    /// Idefics3: reduce after the pixel shuffle, on the connector's outputs and its grid.
-    static func reduceAfterConnector(_ piece: EncodedPatches, connector: PixelShuffleConnector,
+    /// Idefics3, Qwen-VL: reduce after the connector (pixel shuffle, patch merger), on its
+    /// outputs and its grid.
+    static func reduceAfterConnector(_ piece: EncodedPatches, connector: any PatchConnector,
                                      reduction: (reducer: any TokenReducer, reduction: TokenReduction)?, guidance: ThumbnailGuidance?) throws -> ReducedPiece {
-        let rows = try connector(piece.patches, tokens: piece.count, dim: piece.width)
-        let s = connector.scale, side = piece.output.gridRows / s
-        let full = TokenMatrix(values: rows, count: side * side, width: rows.count / (side * side))
+        let merged = try connector.merge(piece.output, patches: piece.patches, dim: piece.width)
+        let rows = merged.rows
+        let s = connector.scale, gridRows = piece.output.gridRows / s, gridCols = piece.output.gridCols / s
+        let full = TokenMatrix(values: rows, count: gridRows * gridCols, width: rows.count / (gridRows * gridCols))
         guard let (reducer, reduction) = reduction else {
-            return ReducedPiece(rows: rows, count: full.count, positions: Array(0..<full.count), gridRows: side, gridCols: side, fullCount: full.count)
+            return ReducedPiece(rows: rows, count: full.count, positions: Array(0..<full.count), gridRows: gridRows, gridCols: gridCols,
+                                fullCount: full.count, companions: merged.companions)
         }
         let budget = try reduction.tokens(of: full.count)   // counted on the connector's grid
-        let input = ReductionInput(tokens: full, gridRows: side, gridCols: side, projected: full, attention: piece.maps(pool: s),
+        let input = ReductionInput(tokens: full, gridRows: gridRows, gridCols: gridCols, projected: full, attention: piece.maps(pool: s),
                                    keys: piece.keys(pool: s), thumbnailGuidance: guidance)
         let t0 = ProcessStats.now
         let result = try reducer.reduce(input, budget: budget)
         let reduceSeconds = ProcessStats.now - t0
         let kept = result.kept.flatMap { full[$0] } + result.merged
-        return ReducedPiece(rows: kept, count: result.count, positions: result.kept + result.mergedAnchors, gridRows: side, gridCols: side,
-                            fullCount: full.count, reduceSeconds: reduceSeconds, keptCount: result.kept.count)
+        // Rows that travel with each token (DeepStack) follow the kept ones; a merged token takes its anchor's.
+        let w = full.width
+        let companions = merged.companions.map { c in (result.kept + result.mergedAnchors).flatMap { c[($0 * w)..<(($0 + 1) * w)] } }
+        return ReducedPiece(rows: kept, count: result.count, positions: result.kept + result.mergedAnchors, gridRows: gridRows, gridCols: gridCols,
+                            fullCount: full.count, reduceSeconds: reduceSeconds, keptCount: result.kept.count, companions: companions)
     }
 
     /// LLaVA families: reduce the encoder's patch features, then project what is kept (or
@@ -114,29 +123,29 @@ extension VisionLanguageModel {
 
     /// An attention map over the pixel-shuffled grid: columns of each scale x scale group summed
     /// (attention received by the merged token), rows unchanged.
-    static func poolColumns(_ map: AttentionMap, side: Int, scale s: Int) -> AttentionMap {
-        let first = map.hasClassToken ? 1 : 0, outSide = side / s
-        let size = first + outSide * outSide
+    static func poolColumns(_ map: AttentionMap, rows gridRows: Int, cols gridCols: Int, scale s: Int) -> AttentionMap {
+        let first = map.hasClassToken ? 1 : 0, outCols = gridCols / s
+        let size = first + (gridRows / s) * outCols
         var values = [Float](repeating: 0, count: map.rows * size)
         for r in 0..<map.rows {
             if first == 1 { values[r * size] = map.values[r * map.size] }
-            for y in 0..<side { for x in 0..<side {
-                let target = first + (y / s) * outSide + x / s
-                values[r * size + target] += map.values[r * map.size + first + y * side + x]
+            for y in 0..<gridRows { for x in 0..<gridCols {
+                let target = first + (y / s) * outCols + x / s
+                values[r * size + target] += map.values[r * map.size + first + y * gridCols + x]
             }}
         }
         return AttentionMap(values: values, rows: map.rows, size: size, hasClassToken: map.hasClassToken)
     }
 
-    /// Rows of each scale x scale group averaged (keys of the pixel-shuffled tokens).
-    static func poolRows(_ m: TokenMatrix, side: Int, scale s: Int) -> TokenMatrix {
-        let outSide = side / s, w = m.width
-        var values = [Float](repeating: 0, count: outSide * outSide * w)
-        for y in 0..<side { for x in 0..<side {
-            let o = ((y / s) * outSide + x / s) * w, src = (y * side + x) * w
+    /// Rows of each scale x scale group averaged (keys of the merged tokens).
+    static func poolRows(_ m: TokenMatrix, rows gridRows: Int, cols gridCols: Int, scale s: Int) -> TokenMatrix {
+        let outCols = gridCols / s, w = m.width, count = (gridRows / s) * outCols
+        var values = [Float](repeating: 0, count: count * w)
+        for y in 0..<gridRows { for x in 0..<gridCols {
+            let o = ((y / s) * outCols + x / s) * w, src = (y * gridCols + x) * w
             for j in 0..<w { values[o + j] += m.values[src + j] / Float(s * s) }
         }}
-        return TokenMatrix(values: values, count: outSide * outSide, width: w)
+        return TokenMatrix(values: values, count: count, width: w)
     }
 }
 
@@ -179,7 +188,7 @@ struct EncodedPatches {
             guard let values = output.taps[tap] else { continue }
             let size = output.tokenCount
             var map = AttentionMap(values: values, rows: values.count / size, size: size, hasClassToken: output.hasClassToken)
-            if pool > 1 { map = VisionLanguageModel.poolColumns(map, side: output.gridRows, scale: pool) }
+            if pool > 1 { map = VisionLanguageModel.poolColumns(map, rows: output.gridRows, cols: output.gridCols, scale: pool) }
             result[a] = map
         }
         return result
@@ -193,6 +202,6 @@ struct EncodedPatches {
         let hd = k.count / output.tokenCount
         if output.hasClassToken { k = Array(k[hd...]) }
         let m = TokenMatrix(values: k, count: count, width: hd)
-        return pool > 1 ? VisionLanguageModel.poolRows(m, side: output.gridRows, scale: pool) : m
+        return pool > 1 ? VisionLanguageModel.poolRows(m, rows: output.gridRows, cols: output.gridCols, scale: pool) : m
     }
 }

@@ -1,0 +1,128 @@
+import Foundation
+import Prune
+import VLMRuntime
+
+/// Qwen2.5-VL (`Qwen2_5_VLForConditionalGeneration`): images at their own aspect ratio
+/// (QwenVLProcessor), a windowed ViT with 2-D rotary positions (QwenVisionTower), a 2x2 patch
+/// merger to LLM width (QwenPatchMerger, the connector, so reducers work on the tokens the LLM
+/// reads), and a Qwen2 LLM with multimodal RoPE: each visual token carries its row and column
+/// (and frame-group) as positions (`VisualPositionRun`, PromptPositions). In the prompt the
+/// template writes `<|vision_start|><|image_pad|><|vision_end|>` and the processor repeats
+/// `<|image_pad|>` once per visual token.
+///
+/// Reducers: the tower has no class token, so attention-based reducers take their no-class
+/// variants (VisionZip: the attention each token receives, averaged over queries; HiPrune and
+/// the others likewise), on maps pooled to the merged grid; in window blocks a map is zero
+/// between windows. Kept tokens keep their original 3-D positions and raster order, and the
+/// text after an image sits where it would without a reducer.
+class Qwen2_5_VLFamily: VLMFamily {
+    class var modelTypes: [String] { ["qwen2_5_vl"] }
+    class var defaultVisionFeatureLayer: Int { -1 }
+    class var defaultTextModelType: String { "qwen2_5_vl_text" }
+    class var visionVariant: QwenVisionConfig.Variant { .qwen2_5 }
+    static let visionPrefixes = ["model.visual.", "visual."]
+
+    class func check(_ config: VLMConfig, source: String) throws {
+        try FamilyChecks.refuseFeatureExtras(config, source: source)
+    }
+
+    class func loadVisionTower(config: VLMConfig, directory: String, checkpoint ck: SafetensorsCheckpoint) throws
+        -> (encoder: any VisionEncoder, weights: AnyObject) {
+        let prefix = HFCheckpointLayout.prefix(visionPrefixes, holding: "patch_embed.proj.weight", in: ck)
+        return (try QwenVisionTower(checkpoint: ck, visionConfig: config.visionConfig, variant: visionVariant, prefix: prefix), ck)
+    }
+
+    let merger: QwenPatchMerger
+    let tower: QwenVisionTower
+    /// `vision_config.tokens_per_second`: temporal positions per second of video (Qwen2.5-VL).
+    let tokensPerSecond: Int
+    var connector: (any PatchConnector)? { merger }
+    var projector: MLPProjector? { nil }
+    var keepsClassToken: Bool { false }
+    var featureRequest: EncoderRequest { EncoderRequest(featureLayer: -1, taps: merger.taps) }
+    var imageMarker: String { "<|image_pad|>" }
+    var videoMarker: String { "<|video_pad|>" }
+
+    required init(config: VLMConfig, checkpoint ck: SafetensorsCheckpoint, encoder: any VisionEncoder, textHiddenSize: Int,
+                  directory: String) throws {
+        guard let tower = encoder as? QwenVisionTower else { throw VLMError.badInput("\(directory): the vision tower is not Qwen-VL's") }
+        self.tower = tower
+        tokensPerSecond = (config.visionConfig["tokens_per_second"] as? NSNumber)?.intValue ?? 4
+        let prefix = HFCheckpointLayout.prefix(Self.visionPrefixes, holding: "patch_embed.proj.weight", in: ck)
+        merger = try QwenPatchMerger(checkpoint: ck, prefix: prefix, config: tower.config)
+        guard tower.config.outHiddenSize == textHiddenSize else {
+            throw VLMError.badInput("\(directory): vision out_hidden_size \(tower.config.outHiddenSize) is not the LLM's width \(textHiddenSize)")
+        }
+    }
+
+    /// Qwen/Qwen2.5-VL-7B-Instruct's template (Qwen2-VL's): a default system message when the
+    /// conversation has none.
+    class var fallbackChatTemplate: ChatTemplateFallback.Fallback { qwen2VLTemplate }
+    static let qwen2VLTemplate = ChatTemplateFallback.Fallback(name: "Qwen2.5-VL", source: """
+        {% set image_count = namespace(value=0) %}{% set video_count = namespace(value=0) %}{% for message in messages %}{% if loop.first and message['role'] != 'system' %}<|im_start|>system
+        You are a helpful assistant.<|im_end|>
+        {% endif %}<|im_start|>{{ message['role'] }}
+        {% if message['content'] is string %}{{ message['content'] }}<|im_end|>
+        {% else %}{% for content in message['content'] %}{% if content['type'] == 'image' or 'image' in content or 'image_url' in content %}{% set image_count.value = image_count.value + 1 %}{% if add_vision_id %}Picture {{ image_count.value }}: {% endif %}<|vision_start|><|image_pad|><|vision_end|>{% elif content['type'] == 'video' or 'video' in content %}{% set video_count.value = video_count.value + 1 %}{% if add_vision_id %}Video {{ video_count.value }}: {% endif %}<|vision_start|><|video_pad|><|vision_end|>{% elif 'text' in content %}{{ content['text'] }}{% endif %}{% endfor %}<|im_end|>
+        {% endif %}{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant
+        {% endif %}
+        """)
+
+    func cropGuidance(_ image: ProcessedImage, base: ReducedPiece, crop: Int, reduction: TokenReduction) throws -> ThumbnailGuidance? { nil }
+
+    /// The merged tokens in raster order of the merged grid (a reducer's kept and merged tokens
+    /// sorted back into it), each at its own row and column.
+    func pack(_ image: ProcessedImage, pieces: [ReducedPiece], width: Int, reduced: Bool) throws -> ImageEmbedding {
+        guard let piece = pieces.first, pieces.count == 1 else { throw VLMError.badInput("a Qwen-VL image is one encoder image") }
+        let (rows, companions, positions) = Self.rasterOrder(piece, width: width)
+        var e = ImageEmbedding(rows: rows, count: positions.count, tileCounts: [positions.count], layout: .single, visualBefore: piece.fullCount)
+        e.companions = companions
+        e.positionRuns = [Self.run(positions, gridCols: piece.gridCols, advance: max(piece.gridRows, piece.gridCols))]
+        return e
+    }
+
+    /// A piece's rows (and companion rows) sorted by grid position, with the sorted positions.
+    static func rasterOrder(_ piece: ReducedPiece, width d: Int) -> (rows: [Float], companions: [[Float]], positions: [Int]) {
+        let order = piece.positions.indices.sorted { (piece.positions[$0], $0) < (piece.positions[$1], $1) }
+        func gather(_ values: [Float]) -> [Float] { order.flatMap { values[($0 * d)..<(($0 + 1) * d)] } }
+        return (gather(piece.rows), piece.companions.map(gather), order.map { max(0, piece.positions[$0]) })
+    }
+
+    /// Positions of tokens at `positions` (merged-grid raster indices) of one frame-group,
+    /// temporal offset `temporal`.
+    static func run(_ positions: [Int], gridCols: Int, advance: Int, temporal: Int32 = 0) -> VisualPositionRun {
+        VisualPositionRun(temporal: [Int32](repeating: temporal, count: positions.count),
+                          height: positions.map { Int32($0 / gridCols) }, width: positions.map { Int32($0 % gridCols) },
+                          advance: Int32(advance))
+    }
+
+    func videoFrameTokens(_ frame: ReducedPiece, width: Int) throws -> (rows: [Float], side: Int) {
+        throw VLMError.unsupported("Qwen-VL encodes video frames in pairs (embedVideo)")
+    }
+    var videoSuffix: [Float]? { nil }
+
+    /// The frames' rate when their times are not known: transformers' video processor assumes
+    /// 2 frames per second.
+    class var defaultFramesPerSecond: Double { 2 }
+
+    func embedVideo(_ frames: PixelBatch, in model: VisionLanguageModel, reduction: TokenReduction?,
+                    frameSeconds: [Double]?) throws -> ImageEmbedding? {
+        try QwenVideoEmbedding.embed(frames, family: self, model: model, reduction: reduction, frameSeconds: frameSeconds)
+    }
+
+    /// Qwen2.5-VL: one run over the whole video; frame-group g sits at temporal offset
+    /// floor(g * tokens_per_second * second_per_grid_t), second_per_grid_t = temporal patch /
+    /// the frames' rate (transformers' `get_vision_position_ids` with `time_interval`).
+    func videoRuns(groups: [[Int]], gridRows: Int, gridCols: Int, framesPerSecond fps: Double) -> [VisualPositionRun] {
+        let interval = Double(tokensPerSecond) * Double(tower.config.temporalPatchSize) / fps
+        var run = VisualPositionRun(temporal: [], height: [], width: [], advance: Int32(max(gridRows, gridCols)))
+        for (g, positions) in groups.enumerated() {
+            let part = Self.run(positions, gridCols: gridCols, advance: 0, temporal: Int32((Double(g) * interval).rounded(.down)))
+            run.temporal += part.temporal; run.height += part.height; run.width += part.width
+        }
+        return [run]
+    }
+
+    func placeholder(for image: ImageEmbedding) -> String { String(repeating: "<|image_pad|>", count: image.count) }
+    func videoPlaceholder(for video: ImageEmbedding) -> String { String(repeating: "<|video_pad|>", count: video.count) }
+}
