@@ -13,7 +13,7 @@ final class ProcessorConfigLayoutTests: XCTestCase {
     func testNestedProcessorConfigMatchesPreprocessorConfig() throws {
         let fm = FileManager.default
         for family in VLMConfig.supportedModelTypes {
-            let original = Self.fixtures + "/" + family
+            let original = try FamilyFixtures.directory(family)
             let copy = fm.temporaryDirectory.appendingPathComponent("vlm-nested-\(family)-\(getpid())").path
             try? fm.removeItem(atPath: copy)
             try fm.createDirectory(atPath: copy, withIntermediateDirectories: true)

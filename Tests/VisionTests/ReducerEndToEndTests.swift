@@ -16,7 +16,7 @@ final class ReducerEndToEndTests: XCTestCase {
         let decoded = try ImageLoader.load(path: Self.image)
         // Every model_type a registered family reads has a tiny fixture of that name.
         for family in VLMConfig.supportedModelTypes {
-            let model = try VisionLanguageModel(directory: Self.fixtures + "/" + family)
+            let model = try VisionLanguageModel(directory: try FamilyFixtures.directory(family))
             let processed = try model.processor.process(decoded)
             let pieces = processed.pixels.count
             for type in ReducerRegistry.types where type.reducerName != "none" && !type.sizesItself {   // dycoke: video only
@@ -52,7 +52,7 @@ final class ReducerEndToEndTests: XCTestCase {
     func testTemporalReducerOnAnImageIsAUsageError() throws {
         let decoded = try ImageLoader.load(path: Self.image)
         for family in VLMConfig.supportedModelTypes {
-            let model = try VisionLanguageModel(directory: Self.fixtures + "/" + family)
+            let model = try VisionLanguageModel(directory: try FamilyFixtures.directory(family))
             let dycoke = try XCTUnwrap(try TokenReduction.make(name: "dycoke", options: [], seed: 0, keep: nil, keepRatio: nil,
                                                               encoderLayers: model.encoder.layerCount))
             XCTAssertThrowsError(try model.embed(try model.processor.process(decoded), reduction: dycoke)) {

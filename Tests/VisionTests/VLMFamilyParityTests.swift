@@ -95,7 +95,9 @@ final class VLMFamilyParityTests: XCTestCase {
     /// its fixture exists.
     func testEveryRegisteredFamily() throws {
         XCTAssertFalse(VLMConfig.supportedModelTypes.isEmpty)
-        for name in VLMConfig.supportedModelTypes { try check(name) }
+        // Families whose fixtures generate their weights (real widths) have their own cases (QwenVLParityTests).
+        for name in VLMConfig.supportedModelTypes where !FamilyFixtures.isGenerated(name) { try check(name) }
+        XCTAssertEqual(VLMConfig.supportedModelTypes.filter(FamilyFixtures.isGenerated).sorted(), QwenVLParityTests.families.sorted())
     }
 
     /// The checkpoint's own chat template decides the prompt (issue 17): a LLaVA-OneVision model
