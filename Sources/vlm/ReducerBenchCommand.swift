@@ -5,13 +5,15 @@ import Vision
 import VLMRuntime
 
 /// `vlm bench-reducers`: time to first token for each reducer at given budgets against no
-/// reduction, in one run, on a LLaVA-OneVision-0.5B-shaped model with random weights (one
-/// 384-px image, 729 visual tokens). Prints a table with each reducer's own cost.
+/// reduction, in one run, on a model of published shapes with random weights: LLaVA-OneVision-
+/// 0.5B (one 384-px image, 729 visual tokens) or Qwen2.5-VL-3B (one 1,280x720 image, 1,196
+/// merged tokens). Prints a table with each reducer's own cost.
 struct ReducerBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench-reducers", abstract: "Time to first token per reducer on a LLaVA-OneVision-0.5B-shaped model.")
+        commandName: "bench-reducers", abstract: "Time to first token per reducer on a model of published shapes with random weights.")
 
-    @Option(help: "Budgets (tokens kept), comma-separated.") var keep = "64,192"
+    @Option(help: "The model's shapes: onevision-0.5b or qwen2.5-vl-3b.") var shape = "onevision-0.5b"
+    @Option(help: "Budgets, comma-separated: tokens kept, or a share of the visual tokens as N%.") var keep = "64,192"
     @Option(help: "Reducers, comma-separated.") var reducers = "random,pool,divprune,visionzip,hiprune,flextok"
     @Option(help: "Timed repetitions per configuration; the best is reported.") var repeats = 1
     @Option(help: "Worker threads (default: the number of cores).") var threads: Int?
@@ -23,16 +25,29 @@ struct ReducerBenchCommand: ParsableCommand {
     func run() throws {
         try CommandRunner.run(json: false) {
             Parallel.threadCount = threads ?? System.coreCount
-            let budgets = keep.split(separator: ",").compactMap { Int($0) }
+            let budgets = try keep.split(separator: ",").map { item -> (label: String, budget: TokenReduction.Budget) in
+                if item.hasSuffix("%"), let p = Double(item.dropLast()), p > 0, p <= 100 { return (String(item), .ratio(p / 100)) }
+                guard let k = Int(item), k > 0 else { throw VLMError.usage("--keep wants token counts or percentages, got '\(item)'") }
+                return (String(item), .tokens(k))
+            }
             let names = reducers.split(separator: ",").map(String.init)
-            Log.info("building a random LLaVA-OneVision-0.5B-shaped model (SigLIP-so400m 384 px + Qwen2-0.5B, LLM weights \(llmWeights))...")
             guard let weightType = ["f32": GGMLType.f32, "q8_0": .q8_0][llmWeights] else {
                 throw VLMError.usage("--llm-weights must be f32 or q8_0")
             }
-            let bench = try ReducerBenchmark.onevision05B(llmWeights: weightType)
-            let side = bench.encoder.config.imageSize
+            if videoFrames != nil, shape != "onevision-0.5b" { throw VLMError.usage("--video-frames runs on --shape onevision-0.5b only") }
+            let bench: ReducerBenchmark
+            switch shape {
+            case "onevision-0.5b":
+                Log.info("building a random LLaVA-OneVision-0.5B-shaped model (SigLIP-so400m 384 px + Qwen2-0.5B, LLM weights \(llmWeights))...")
+                bench = try ReducerBenchmark.onevision05B(llmWeights: weightType)
+            case "qwen2.5-vl-3b":
+                Log.info("building a random Qwen2.5-VL-3B-shaped model (its ViT at 1280x720 + merger + 36-layer LLM, LLM weights \(llmWeights))...")
+                bench = try ReducerBenchmark.qwen25VL3B(llmWeights: weightType)
+            default: throw VLMError.usage("--shape must be onevision-0.5b or qwen2.5-vl-3b")
+            }
             var rng = SeededGenerator(seed: 9)
-            let pixels = PixelBatch(data: (0..<(3 * side * side)).map { _ in rng.nextUnit() * 2 - 1 }, count: 1, height: side, width: side)
+            let (h, w) = (bench.imageHeight, bench.imageWidth)
+            let pixels = PixelBatch(data: (0..<(3 * h * w)).map { _ in rng.nextUnit() * 2 - 1 }, count: 1, height: h, width: w)
             if let frames = videoFrames {
                 try runVideo(bench, pixels: pixels, frames: frames, rng: &rng)
                 return
@@ -56,10 +71,10 @@ struct ReducerBenchCommand: ParsableCommand {
                                     100 * t.reduce / t.total))
             }
             line("none", "-", none)
-            for k in budgets {
+            for (label, budget) in budgets {
                 for name in names {
                     let reducer = try ReducerRegistry.make(name: name, options: [], seed: 1, encoderLayers: bench.encoder.layerCount)
-                    line(name, String(k), try best(TokenReduction(reducer: reducer, budget: .tokens(k))))
+                    line(name, label, try best(TokenReduction(reducer: reducer, budget: budget)))
                 }
             }
         }

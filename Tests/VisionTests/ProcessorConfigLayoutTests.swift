@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestSupport
 import VLMRuntime
 @testable import Vision
 

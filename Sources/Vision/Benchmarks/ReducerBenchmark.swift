@@ -6,10 +6,14 @@ import VLMRuntime
 /// reducer, the projector, prefill of the visual tokens plus a short text, and the first
 /// token's logits. Random weights cost the same arithmetic as trained ones.
 public final class ReducerBenchmark {
-    public let encoder: ViTEncoder
-    let projector: MLPProjector
+    public let encoder: any VisionEncoder
+    let projector: MLPProjector?
+    /// Qwen-VL's patch merger: reducers then work on the merged tokens (the LLM's).
+    let connector: (any PatchConnector)?
     public let decoder: DecoderModel
     let textTokens: Int
+    /// The image each run encodes, in pixels.
+    public let imageHeight: Int, imageWidth: Int
 
     public struct Timing: Sendable {
         public var encode = 0.0, reduce = 0.0, project = 0.0, prefill = 0.0
@@ -27,35 +31,65 @@ public final class ReducerBenchmark {
                                 intermediateSize: 4864, vocabSize: 151_936, contextLength: 32_768, rmsNormEps: 1e-6,
                                 activation: .silu, ropeTheta: 1_000_000, ropeLayout: .splitHalf)
         llm.hasQKVBias = true
-        return try ReducerBenchmark(vision: vision, llm: llm, textTokens: textTokens, llmWeights: llmWeights)
+        var rng = SeededGenerator(seed: 5)
+        func values(_ n: Int) -> [Float] { (0..<n).map { _ in (rng.nextUnit() * 2 - 1) * 0.034 } }
+        let projector = MLPProjector(
+            first: try DenseLinear(weight: values(llm.hiddenSize * vision.hiddenSize), outFeatures: llm.hiddenSize,
+                                   inFeatures: vision.hiddenSize, bias: values(llm.hiddenSize), name: "p1"),
+            second: try DenseLinear(weight: values(llm.hiddenSize * llm.hiddenSize), outFeatures: llm.hiddenSize,
+                                    inFeatures: llm.hiddenSize, bias: values(llm.hiddenSize), name: "p2"),
+            activation: .gelu)
+        return ReducerBenchmark(encoder: try ViTEncoder.random(vision, seed: 3), projector: projector, connector: nil,
+                                decoder: try randomDecoder(llm, weights: llmWeights), textTokens: textTokens,
+                                imageHeight: vision.imageSize, imageWidth: vision.imageSize)
     }
 
-    init(vision: ViTConfig, llm c: DecoderConfig, textTokens: Int, llmWeights: GGMLType = .f32) throws {
+    /// Qwen2.5-VL-3B's shapes: its windowed ViT (32 blocks, 1280 wide) on a 1,280x720 image
+    /// smart-resized to 1,288x728 (92x52 patches, 1,196 merged tokens), the 2x2 patch merger to
+    /// 2048, and its Qwen2.5 LLM (36 layers, 2048 wide, 16 heads, 2 KV heads, head_dim 128,
+    /// intermediate 11008, tied embeddings) with multimodal RoPE: visual tokens sit at their
+    /// rows and columns, as the family places them.
+    public static func qwen25VL3B(textTokens: Int = 24, llmWeights: GGMLType = .f32) throws -> ReducerBenchmark {
+        let preset = QwenVisionConfig.presets["qwen2.5-vl-3b-720p"]!, vision = preset.config
+        let (h, w) = try QwenVLProcessor.smartResize(height: preset.height, width: preset.width, factor: vision.patchSize * vision.mergeSize,
+                                                     minPixels: 1, maxPixels: 1 << 30)
+        var llm = DecoderConfig(family: .qwen2, hiddenSize: 2048, layerCount: 36, headCount: 16, kvHeadCount: 2, headDim: 128,
+                                intermediateSize: 11008, vocabSize: 151_936, contextLength: 128_000, rmsNormEps: 1e-6,
+                                activation: .silu, ropeTheta: 1_000_000, ropeLayout: .splitHalf)
+        llm.hasQKVBias = true
+        llm.mropeAxes = MultimodalRoPE.contiguousAxes(sections: [16, 24, 24])
+        return ReducerBenchmark(encoder: try QwenVisionTower.random(vision, seed: 3), projector: nil,
+                                connector: try QwenPatchMerger(random: vision, seed: 4),
+                                decoder: try randomDecoder(llm, weights: llmWeights), textTokens: textTokens, imageHeight: h, imageWidth: w)
+    }
+
+    init(encoder: any VisionEncoder, projector: MLPProjector?, connector: (any PatchConnector)?, decoder: DecoderModel, textTokens: Int,
+         imageHeight: Int, imageWidth: Int) {
+        self.encoder = encoder; self.projector = projector; self.connector = connector; self.decoder = decoder
+        self.textTokens = textTokens; self.imageHeight = imageHeight; self.imageWidth = imageWidth
+    }
+
+    /// A decoder of shape `c` with random weights stored as `weights` (f32 or q8_0) and the
+    /// embedding tied to the output head.
+    static func randomDecoder(_ c: DecoderConfig, weights llmWeights: GGMLType) throws -> DecoderModel {
         guard llmWeights == .f32 || llmWeights == .q8_0 else { throw VLMError.usage("benchmark LLM weights must be f32 or q8_0") }
-        encoder = try ViTEncoder.random(vision, seed: 3)
         var rng = SeededGenerator(seed: 5)
         func values(_ n: Int, _ std: Float) -> [Float] { (0..<n).map { _ in (rng.nextUnit() * 2 - 1) * std * 1.7 } }
         func matrix(_ rows: Int, _ cols: Int) -> WeightMatrix {
             llmWeights == .q8_0 ? .q8_0(rows: rows, cols: cols, floats: values(rows * cols, 0.02))
                                 : WeightMatrix(rows: rows, cols: cols, floats: values(rows * cols, 0.02))
         }
-        projector = MLPProjector(first: try DenseLinear(weight: values(c.hiddenSize * vision.hiddenSize, 0.02), outFeatures: c.hiddenSize,
-                                                        inFeatures: vision.hiddenSize, bias: values(c.hiddenSize, 0.02), name: "p1"),
-                                 second: try DenseLinear(weight: values(c.hiddenSize * c.hiddenSize, 0.02), outFeatures: c.hiddenSize,
-                                                         inFeatures: c.hiddenSize, bias: values(c.hiddenSize, 0.02), name: "p2"),
-                                 activation: .gelu)
         let q = c.headCount * c.headDim, kv = c.kvHeadCount * c.headDim, ones = [Float](repeating: 1, count: c.hiddenSize)
         let layers = (0..<c.layerCount).map { _ -> DecoderLayerWeights in
             var l = DecoderLayerWeights(attentionNorm: ones, query: matrix(q, c.hiddenSize), key: matrix(kv, c.hiddenSize),
                                         value: matrix(kv, c.hiddenSize), output: matrix(c.hiddenSize, q), mlpNorm: ones,
                                         gate: matrix(c.intermediateSize, c.hiddenSize), up: matrix(c.intermediateSize, c.hiddenSize),
                                         down: matrix(c.hiddenSize, c.intermediateSize))
-            l.queryBias = values(q, 0.02); l.keyBias = values(kv, 0.02); l.valueBias = values(kv, 0.02)
+            if c.hasQKVBias { l.queryBias = values(q, 0.02); l.keyBias = values(kv, 0.02); l.valueBias = values(kv, 0.02) }
             return l
         }
         let embedding = matrix(c.vocabSize, c.hiddenSize)
-        decoder = try DecoderModel(config: c, weights: DecoderWeights(embedding: embedding, layers: layers, finalNorm: ones, outputHead: embedding))
-        self.textTokens = textTokens
+        return try DecoderModel(config: c, weights: DecoderWeights(embedding: embedding, layers: layers, finalNorm: ones, outputHead: embedding))
     }
 
     /// One measured time to first token on `pixels` (one encoder image) with `reduction`.
@@ -63,18 +97,24 @@ public final class ReducerBenchmark {
         var timing = Timing()
         let t0 = ProcessStats.now
         let piece = try VisionLanguageModel.encodePiece(pixels, index: 0, encoder: encoder, request: EncoderRequest(featureLayer: -1),
-                                                        reduction: reduction, keepsClassToken: false, projector: projector, connector: nil)
+                                                        reduction: reduction, keepsClassToken: false, projector: projector, connector: connector)
         let t1 = ProcessStats.now
         timing.reduce = piece.reduceSeconds
-        timing.encode = t1 - t0 - piece.reduceSeconds   // includes the projector, a few ms
-        var x = [Float](repeating: 0, count: (piece.count + textTokens) * decoder.config.hiddenSize)
+        timing.encode = t1 - t0 - piece.reduceSeconds   // includes the projector or merger
         let text = (0..<textTokens).map { Int32(100 + $0) }
-        x.withUnsafeMutableBufferPointer { b in
-            b.baseAddress!.update(from: piece.rows, count: piece.rows.count)
+        var rows = piece.rows, positions: TokenPositions?
+        if decoder.config.mropeAxes != nil {   // Qwen-VL: the family's raster order and 3-D positions
+            let (sorted, _, kept) = Qwen2_5_VLFamily.rasterOrder(piece, width: decoder.config.hiddenSize)
+            var image = ImageEmbedding(rows: sorted, count: kept.count, tileCounts: [kept.count], layout: .single, visualBefore: piece.fullCount)
+            image.positionRuns = [Qwen2_5_VLFamily.run(kept, gridCols: piece.gridCols, advance: max(piece.gridRows, piece.gridCols))]
+            rows = sorted
+            positions = try PromptPositions.build(ids: [Int32](repeating: 1, count: kept.count) + text, imageToken: 1, videoToken: nil, media: [image])
         }
-        try x.withUnsafeMutableBufferPointer { try decoder.embed(text, into: $0.baseAddress! + piece.rows.count) }
+        var x = [Float](repeating: 0, count: (piece.count + textTokens) * decoder.config.hiddenSize)
+        x.withUnsafeMutableBufferPointer { b in b.baseAddress!.update(from: rows, count: rows.count) }
+        try x.withUnsafeMutableBufferPointer { try decoder.embed(text, into: $0.baseAddress! + rows.count) }
         let cache = decoder.makeCache(.f16, capacity: piece.count + textTokens + 8)
-        _ = try decoder.forward(embeddings: &x, rows: piece.count + textTokens, cache: cache, logits: .last)
+        _ = try decoder.forward(embeddings: &x, rows: piece.count + textTokens, cache: cache, logits: .last, positions: positions)
         timing.prefill = ProcessStats.now - t1
         timing.visualTokens = piece.count
         return timing

@@ -7,7 +7,7 @@ import XCTest
 /// few KB of fixture. value[i] = offset + scale * u, u = (top byte of splitmix64(fnv1a64(name) + i)
 /// - 128) / 128, computed in Float64 and rounded to Float32; scales are powers of two, so
 /// matrices are exact in BF16 (how they are stored, as real checkpoints are).
-enum GeneratedWeights {
+public enum GeneratedWeights {
     struct Manifest: Decodable {
         let generator: String
         let tensors: [Tensor]
@@ -50,7 +50,7 @@ enum GeneratedWeights {
     /// A model directory in a temporary folder: the fixture's files (linked) plus a
     /// model.safetensors generated from its weights.json; `rename` maps tensor names (another
     /// checkpoint layout). Checks each tensor's sum against the manifest's.
-    static func materialize(fixture: String, rename: (String) -> String? = { $0 }) throws -> String {
+    public static func materialize(fixture: String, rename: (String) -> String? = { $0 }) throws -> String {
         let fm = FileManager.default
         let dir = NSTemporaryDirectory() + "vlm-generated-\(getpid())-\(UUID().uuidString.prefix(8))"
         try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -95,5 +95,5 @@ enum GeneratedWeights {
         return dir
     }
 
-    static func remove(_ dir: String) { try? FileManager.default.removeItem(atPath: dir) }
+    public static func remove(_ dir: String) { try? FileManager.default.removeItem(atPath: dir) }
 }

@@ -3,14 +3,14 @@ import Foundation
 /// The family fixtures under Fixtures/vlms: a loadable model directory for each, the fixture
 /// itself, or, for fixtures whose weights are generated (weights.json, GeneratedWeights), a
 /// copy with model.safetensors written once per test process and removed at exit.
-enum FamilyFixtures {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/vlms").path
+public enum FamilyFixtures {
+    public static let root = vlmFixtures
     nonisolated(unsafe) private static var generated: [String: String] = [:]
     private static let lock = NSLock()
 
-    static func isGenerated(_ name: String) -> Bool { FileManager.default.fileExists(atPath: root + "/" + name + "/weights.json") }
+    public static func isGenerated(_ name: String) -> Bool { FileManager.default.fileExists(atPath: root + "/" + name + "/weights.json") }
 
-    static func directory(_ name: String) throws -> String {
+    public static func directory(_ name: String) throws -> String {
         let fixture = root + "/" + name
         guard isGenerated(name) else { return fixture }
         lock.lock(); defer { lock.unlock() }
@@ -21,7 +21,7 @@ enum FamilyFixtures {
         return dir
     }
 
-    static func removeGenerated() {
+    public static func removeGenerated() {
         for dir in generated.values { GeneratedWeights.remove(dir) }
         generated = [:]
     }
