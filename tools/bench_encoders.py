@@ -2,7 +2,8 @@
 the same thread count, for SigLIP-B/16 at 512 px (SmolVLM-256M's encoder), CLIP ViT-L/14
 at 336 px (LLaVA-1.5's), and the Qwen2.5-VL-3B and Qwen3-VL-2B vision towers on a 1280x720
 frame (sides smart-resized as their processors do: 1288x728 and 1280x704; patch embedding to
-the last block), all with random float32 weights of the real shapes.
+the merged tokens, DeepStack mergers included, on both sides), all with random float32 weights
+of the real shapes.
 
 Run: .venv-ref/bin/python tools/bench_encoders.py [--threads 2] [--repeats 3] [--vlm .build/release/vlm] [--shapes a,b]
 Prints one line per shape with both times and the ratio (torch time / vlm time).

@@ -55,28 +55,38 @@ CORPUS = [
 ] * 20
 
 
-def make_tokenizer(directory, bos):
+def train_byte_level_bpe(corpus, specials, vocab_size):
+    """A byte-level BPE trained on `corpus`, the special tokens first (ids 0..)."""
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=360, special_tokens=SPECIALS,
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
-    tok.train_from_iterator(CORPUS, trainer)
+    tok.train_from_iterator(corpus, trainer)
+    return tok
+
+
+def save_fast_tokenizer(tok, directory, bos_token, eos_token):
+    """Saves `tok` as a transformers fast tokenizer, recording add_bos_token explicitly in
+    tokenizer_config.json: it is what the Swift loader reads."""
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=bos_token, eos_token=eos_token, unk_token=None,
+                                   pad_token="<|endoftext|>")
+    fast.add_bos_token = bos_token is not None
+    fast.save_pretrained(directory)
+    path = os.path.join(directory, "tokenizer_config.json")
+    cfg = json.load(open(path))
+    cfg["add_bos_token"] = bos_token is not None
+    json.dump(cfg, open(path, "w"), indent=1)
+    return fast
+
+
+def make_tokenizer(directory, bos):
+    tok = train_byte_level_bpe(CORPUS, SPECIALS, 360)
     if bos:
         from tokenizers import processors
         tok.post_processor = processors.TemplateProcessing(single="<s> $A", pair="<s> $A <s> $B",
                                                            special_tokens=[("<s>", tok.token_to_id("<s>"))])
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>" if bos else None,
-                                   eos_token="</s>" if bos else "<|im_end|>", unk_token=None,
-                                   pad_token="<|endoftext|>")
-    fast.add_bos_token = bool(bos)
-    fast.save_pretrained(directory)
-    # Record add_bos_token explicitly: it is what the Swift loader reads.
-    path = os.path.join(directory, "tokenizer_config.json")
-    cfg = json.load(open(path))
-    cfg["add_bos_token"] = bool(bos)
-    json.dump(cfg, open(path, "w"), indent=1)
-    return fast
+    return save_fast_tokenizer(tok, directory, "<s>" if bos else None, "</s>" if bos else "<|im_end|>")
 
 
 def randomise(model, seed, std=0.15):

@@ -44,26 +44,26 @@ struct EncoderBenchCommand: ParsableCommand {
         }
     }
 
-    /// A Qwen-VL tower at `width x height` (sides smart-resized as its processor would) with
-    /// random weights: one frame-group, patch embedding to the last block (no merger).
+    /// A Qwen-VL tower and its mergers at `width x height` (sides smart-resized as its
+    /// processor would) with random weights: one frame-group, patch embedding to the merged
+    /// tokens, as transformers' vision model runs.
     func benchQwen(_ c: QwenVisionConfig, width: Int, height: Int) throws {
         let (h, w) = try QwenVLProcessor.smartResize(height: height, width: width, factor: c.patchSize * c.mergeSize,
                                                      minPixels: 1, maxPixels: 1 << 30)
-        let tower = try QwenVisionTower.random(c)
+        let bench = try QwenTowerBenchmark(c)
         var rng = SeededGenerator(seed: 7)
         let pixels = PixelBatch(data: (0..<(3 * h * w)).map { _ in rng.nextUnit() * 2 - 1 }, count: 1, height: h, width: w)
-        let request = EncoderRequest(featureLayer: -1)
-        _ = try tower.encode(pixels, index: 0, request: request)   // warm-up
+        try bench.run(pixels)   // warm-up
         var times: [Double] = []
         for _ in 0..<repeats {
             let t0 = ProcessStats.now
-            _ = try tower.encode(pixels, index: 0, request: request)
+            try bench.run(pixels)
             times.append(ProcessStats.now - t0)
         }
         times.sort()
         let t = Double((h / c.patchSize) * (w / c.patchSize)), d = Double(c.hiddenSize), m = Double(c.intermediateSize)
         let window = Double(c.windowSize / c.patchSize * c.windowSize / c.patchSize)
-        var gflop = 0.0
+        var gflop = bench.mergerGFLOP(patches: Int(t))
         for layer in 0..<c.layerCount {
             let mlp = (c.variant == .qwen2_5 ? 3 : 2) * m * d
             gflop += (2 * t * (4 * d * d + mlp) + 4 * t * (c.isWindowed(layer) ? min(window, t) : t) * d) / 1e9

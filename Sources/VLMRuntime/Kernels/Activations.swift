@@ -4,6 +4,18 @@ import Glibc
 
 /// Element-wise activation functions used by decoder MLPs and ViTs.
 public enum Activation: String, Sendable {
+    /// The activation a Hugging Face config names (`hidden_act`, `projector_hidden_act`, as
+    /// transformers' ACT2FN spells them), or nil for one vlm does not implement.
+    public init?(huggingFaceName name: String) {
+        switch name {
+        case "silu", "swish": self = .silu
+        case "gelu_pytorch_tanh", "gelu_new": self = .geluTanh
+        case "gelu": self = .gelu
+        case "quick_gelu": self = .quickGelu
+        default: return nil
+        }
+    }
+
     /// x * sigmoid(x): Llama, Qwen2, SmolLM2.
     case silu
     /// The tanh approximation of GELU (`gelu_pytorch_tanh`): Gemma 3, SigLIP.

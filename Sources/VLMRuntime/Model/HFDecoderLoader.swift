@@ -47,12 +47,8 @@ public enum HFDecoderLoader {
             return (ropeParameters?["rope_theta"] as? NSNumber)?.floatValue ?? optFloat("rope_theta")
         }
         let activationName = (j["hidden_act"] as? String) ?? (j["hidden_activation"] as? String) ?? "silu"
-        let activation: Activation
-        switch activationName {
-        case "silu": activation = .silu
-        case "gelu_pytorch_tanh", "gelu_new": activation = .geluTanh
-        case "gelu": activation = .gelu
-        default: throw VLMError.unsupported("\(source): activation '\(activationName)'")
+        guard let activation = Activation(huggingFaceName: activationName) else {
+            throw VLMError.unsupported("\(source): activation '\(activationName)'")
         }
         var c = DecoderConfig(
             family: family, hiddenSize: hidden, layerCount: try int("num_hidden_layers"), headCount: heads,

@@ -31,14 +31,9 @@ public final class ReducerBenchmark {
                                 intermediateSize: 4864, vocabSize: 151_936, contextLength: 32_768, rmsNormEps: 1e-6,
                                 activation: .silu, ropeTheta: 1_000_000, ropeLayout: .splitHalf)
         llm.hasQKVBias = true
-        var rng = SeededGenerator(seed: 5)
-        func values(_ n: Int) -> [Float] { (0..<n).map { _ in (rng.nextUnit() * 2 - 1) * 0.034 } }
-        let projector = MLPProjector(
-            first: try DenseLinear(weight: values(llm.hiddenSize * vision.hiddenSize), outFeatures: llm.hiddenSize,
-                                   inFeatures: vision.hiddenSize, bias: values(llm.hiddenSize), name: "p1"),
-            second: try DenseLinear(weight: values(llm.hiddenSize * llm.hiddenSize), outFeatures: llm.hiddenSize,
-                                    inFeatures: llm.hiddenSize, bias: values(llm.hiddenSize), name: "p2"),
-            activation: .gelu)
+        var random = RandomWeights(seed: 5)
+        let projector = MLPProjector(first: try random.linear(llm.hiddenSize, vision.hiddenSize),
+                                     second: try random.linear(llm.hiddenSize, llm.hiddenSize), activation: .gelu)
         return ReducerBenchmark(encoder: try ViTEncoder.random(vision, seed: 3), projector: projector, connector: nil,
                                 decoder: try randomDecoder(llm, weights: llmWeights), textTokens: textTokens,
                                 imageHeight: vision.imageSize, imageWidth: vision.imageSize)
@@ -73,11 +68,11 @@ public final class ReducerBenchmark {
     /// embedding tied to the output head.
     static func randomDecoder(_ c: DecoderConfig, weights llmWeights: GGMLType) throws -> DecoderModel {
         guard llmWeights == .f32 || llmWeights == .q8_0 else { throw VLMError.usage("benchmark LLM weights must be f32 or q8_0") }
-        var rng = SeededGenerator(seed: 5)
-        func values(_ n: Int, _ std: Float) -> [Float] { (0..<n).map { _ in (rng.nextUnit() * 2 - 1) * std * 1.7 } }
+        var random = RandomWeights(seed: 6)
+        func values(_ n: Int) -> [Float] { random.values(n) }
         func matrix(_ rows: Int, _ cols: Int) -> WeightMatrix {
-            llmWeights == .q8_0 ? .q8_0(rows: rows, cols: cols, floats: values(rows * cols, 0.02))
-                                : WeightMatrix(rows: rows, cols: cols, floats: values(rows * cols, 0.02))
+            llmWeights == .q8_0 ? .q8_0(rows: rows, cols: cols, floats: values(rows * cols))
+                                : WeightMatrix(rows: rows, cols: cols, floats: values(rows * cols))
         }
         let q = c.headCount * c.headDim, kv = c.kvHeadCount * c.headDim, ones = [Float](repeating: 1, count: c.hiddenSize)
         let layers = (0..<c.layerCount).map { _ -> DecoderLayerWeights in
@@ -85,7 +80,7 @@ public final class ReducerBenchmark {
                                         value: matrix(kv, c.hiddenSize), output: matrix(c.hiddenSize, q), mlpNorm: ones,
                                         gate: matrix(c.intermediateSize, c.hiddenSize), up: matrix(c.intermediateSize, c.hiddenSize),
                                         down: matrix(c.hiddenSize, c.intermediateSize))
-            if c.hasQKVBias { l.queryBias = values(q, 0.02); l.keyBias = values(kv, 0.02); l.valueBias = values(kv, 0.02) }
+            if c.hasQKVBias { l.queryBias = values(q); l.keyBias = values(kv); l.valueBias = values(kv) }
             return l
         }
         let embedding = matrix(c.vocabSize, c.hiddenSize)

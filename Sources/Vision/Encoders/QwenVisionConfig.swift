@@ -55,13 +55,8 @@ public struct QwenVisionConfig: Sendable {
         deepstackLayers = (j["deepstack_visual_indexes"] as? [NSNumber])?.map(\.intValue) ?? (qwen3 ? [8, 16, 24] : [])
         if let rope = (j["rope_parameters"] as? [String: Any])?["rope_theta"] as? NSNumber { ropeTheta = rope.floatValue }
         let act = j["hidden_act"] as? String ?? (qwen3 ? "gelu_pytorch_tanh" : "silu")
-        switch act {
-        case "silu": activation = .silu
-        case "gelu_pytorch_tanh", "gelu_new": activation = .geluTanh
-        case "gelu": activation = .gelu
-        case "quick_gelu": activation = .quickGelu
-        default: throw VLMError.unsupported("\(source): vision hidden_act '\(act)'")
-        }
+        guard let activation = Activation(huggingFaceName: act) else { throw VLMError.unsupported("\(source): vision hidden_act '\(act)'") }
+        self.activation = activation
         func need(_ ok: Bool, _ what: String) throws { if !ok { throw VLMError.badInput("\(source): \(what)") } }
         try need(hiddenSize > 0 && hiddenSize <= 16384 && headCount > 0 && hiddenSize % headCount == 0,
                  "vision hidden_size \(hiddenSize) and num_heads \(headCount) do not fit")

@@ -83,11 +83,9 @@ struct QwenVisionWeights: @unchecked Sendable {
 extension QwenVisionWeights {
     /// Random weights of `config`'s shape, for benchmarks (the arithmetic is what is measured).
     init(random c: QwenVisionConfig, seed: UInt64) throws {
-        var rng = SeededGenerator(seed: seed)
-        func values(_ n: Int, std: Float = 0.02) -> [Float] { (0..<n).map { _ in (rng.nextUnit() * 2 - 1) * std * 1.7 } }
-        func linear(_ out: Int, _ inp: Int) throws -> DenseLinear {
-            try DenseLinear(weight: values(out * inp), outFeatures: out, inFeatures: inp, bias: values(out), name: "random")
-        }
+        var random = RandomWeights(seed: seed)
+        func values(_ n: Int) -> [Float] { random.values(n) }
+        func linear(_ out: Int, _ inp: Int) throws -> DenseLinear { try random.linear(out, inp) }
         let d = c.hiddenSize, qwen3 = c.variant == .qwen3
         func norm() -> Norm { Norm(weight: [Float](repeating: 1, count: d), bias: qwen3 ? [Float](repeating: 0, count: d) : nil) }
         patch = try linear(d, c.patchValues)

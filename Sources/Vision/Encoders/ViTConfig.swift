@@ -66,12 +66,8 @@ public struct ViTConfig: Sendable {
         patchSize = try int("patch_size")
         layerNormEps = (j["layer_norm_eps"] as? NSNumber)?.floatValue ?? (family == .clip ? 1e-5 : 1e-6)
         let act = j["hidden_act"] as? String ?? (family == .clip ? "quick_gelu" : family == .dinov2 ? "gelu" : "gelu_pytorch_tanh")
-        switch act {
-        case "quick_gelu": activation = .quickGelu
-        case "gelu": activation = .gelu
-        case "gelu_pytorch_tanh", "gelu_new": activation = .geluTanh
-        default: throw VLMError.unsupported("\(source): vision hidden_act '\(act)'")
-        }
+        guard let activation = Activation(huggingFaceName: act) else { throw VLMError.unsupported("\(source): vision hidden_act '\(act)'") }
+        self.activation = activation
         guard hiddenSize > 0, headCount > 0, hiddenSize % headCount == 0, patchSize > 0, imageSize >= patchSize,
               layerCount > 0, layerCount < 1000, hiddenSize < 1 << 16, intermediateSize > 0 else {
             throw VLMError.badInput("\(source): implausible vision config (hidden \(hiddenSize), heads \(headCount), patch \(patchSize), image \(imageSize))")

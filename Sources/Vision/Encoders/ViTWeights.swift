@@ -96,11 +96,9 @@ struct ViTWeights: Sendable {
 extension ViTWeights {
     /// Random weights of the config's shape (std 0.02, norms at 1): for speed measurements only.
     init(random c: ViTConfig, seed: UInt64) throws {
-        var rng = SeededGenerator(seed: seed)
-        func values(_ n: Int, std: Float = 0.02) -> [Float] { (0..<n).map { _ in (rng.nextUnit() * 2 - 1) * std * 1.7 } }
-        func linear(_ out: Int, _ inp: Int) throws -> DenseLinear {
-            try DenseLinear(weight: values(out * inp), outFeatures: out, inFeatures: inp, bias: values(out), name: "random")
-        }
+        var random = RandomWeights(seed: seed)
+        func values(_ n: Int) -> [Float] { random.values(n) }
+        func linear(_ out: Int, _ inp: Int) throws -> DenseLinear { try random.linear(out, inp) }
         let d = c.hiddenSize, ones = [Float](repeating: 1, count: d), zeros = [Float](repeating: 0, count: d)
         let tokens = c.patchesPerSide * c.patchesPerSide + (c.hasClassToken ? 1 : 0)
         patch = try linear(d, 3 * c.patchSize * c.patchSize)

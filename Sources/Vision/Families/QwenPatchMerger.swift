@@ -49,16 +49,13 @@ struct QwenPatchMerger: PatchConnector {
 
     /// A merger of `config`'s shape with random weights, for benchmarks.
     init(random c: QwenVisionConfig, seed: UInt64) throws {
-        var rng = SeededGenerator(seed: seed)
-        func values(_ n: Int) -> [Float] { (0..<n).map { _ in (rng.nextUnit() * 2 - 1) * 0.034 } }
+        var random = RandomWeights(seed: seed)
         let wide = c.hiddenSize * c.mergeSize * c.mergeSize, qwen3 = c.variant == .qwen3
         func stage(afterShuffle: Bool) throws -> Stage {
             let width = afterShuffle ? wide : c.hiddenSize
             return Stage(normWeight: [Float](repeating: 1, count: width), normBias: qwen3 ? [Float](repeating: 0, count: width) : nil,
                          normAfterShuffle: afterShuffle,
-                         fc1: try DenseLinear(weight: values(wide * wide), outFeatures: wide, inFeatures: wide, bias: values(wide), name: "random"),
-                         fc2: try DenseLinear(weight: values(c.outHiddenSize * wide), outFeatures: c.outHiddenSize, inFeatures: wide,
-                                              bias: values(c.outHiddenSize), name: "random"))
+                         fc1: try random.linear(wide, wide), fc2: try random.linear(c.outHiddenSize, wide))
         }
         scale = c.mergeSize
         main = try stage(afterShuffle: false)

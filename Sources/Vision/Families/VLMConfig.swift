@@ -85,13 +85,8 @@ public struct VLMConfig {
                                                                   ?? family.defaultVisionFeatureLayer)
         dropsClassToken = (j["vision_feature_select_strategy"] as? String ?? "default") == "default"
         let act = j["projector_hidden_act"] as? String ?? "gelu"
-        switch act {
-        case "gelu": projectorActivation = .gelu
-        case "gelu_pytorch_tanh", "gelu_new": projectorActivation = .geluTanh
-        case "quick_gelu": projectorActivation = .quickGelu
-        case "silu": projectorActivation = .silu
-        default: throw VLMError.unsupported("\(source): projector_hidden_act '\(act)'")
-        }
+        guard let activation = Activation(huggingFaceName: act) else { throw VLMError.unsupported("\(source): projector_hidden_act '\(act)'") }
+        projectorActivation = activation
         projectorHasBias = (j["multimodal_projector_bias"] as? Bool) ?? true
         try family.check(self, source: source)
     }
