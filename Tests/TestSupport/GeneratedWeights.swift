@@ -48,9 +48,10 @@ public enum GeneratedWeights {
     }
 
     /// A model directory in a temporary folder: the fixture's files (linked) plus a
-    /// model.safetensors generated from its weights.json; `rename` maps tensor names (another
-    /// checkpoint layout). Checks each tensor's sum against the manifest's.
-    public static func materialize(fixture: String, rename: (String) -> String? = { $0 }) throws -> String {
+    /// model.safetensors generated from its weights.json; `rename` gives the names each tensor
+    /// is written under (another checkpoint layout; none drops it, two store a copy, as an
+    /// untied lm_head beside its embedding). Checks each tensor's sum against the manifest's.
+    public static func materialize(fixture: String, rename: (String) -> [String] = { [$0] }) throws -> String {
         let fm = FileManager.default
         let dir = NSTemporaryDirectory() + "vlm-generated-\(getpid())-\(UUID().uuidString.prefix(8))"
         try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -63,11 +64,12 @@ public enum GeneratedWeights {
         var offset = 0
         var entries: [(Tensor, String)] = []
         for t in manifest.tensors {
-            guard let name = rename(t.name) else { continue }
-            let bytes = t.shape.reduce(1, *) * (t.dtype == "BF16" ? 2 : 4)
-            header[name] = ["dtype": t.dtype, "shape": t.shape, "data_offsets": [offset, offset + bytes]]
-            offset += bytes
-            entries.append((t, name))
+            for name in rename(t.name) {
+                let bytes = t.shape.reduce(1, *) * (t.dtype == "BF16" ? 2 : 4)
+                header[name] = ["dtype": t.dtype, "shape": t.shape, "data_offsets": [offset, offset + bytes]]
+                offset += bytes
+                entries.append((t, name))
+            }
         }
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         while json.count % 8 != 0 { json.append(0x20) }
