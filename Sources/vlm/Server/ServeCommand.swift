@@ -18,8 +18,10 @@ import FoundationNetworking
 /// - `GET /v1/models`, `GET /health`, `GET /metrics` (Prometheus text).
 /// - One request computes at a time (the model is shared); up to `--queue` more wait, and a
 ///   request beyond that gets 429 with `Retry-After`. Bodies over `--max-body-mb` get 413, malformed requests
-///   400, both with OpenAI-style error bodies. `--timeout` bounds each request; a client that
-///   disconnects stops its generation.
+///   400, both with OpenAI-style error bodies (a 413 comes before the body is read and closes
+///   the connection). `--timeout` bounds each request; a client that disconnects stops its
+///   generation; a connection that sends no whole request part for `--idle-timeout` seconds
+///   (headers dribbled byte by byte) is closed.
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "serve", abstract: "Serve the model over an OpenAI-compatible HTTP API.")
 
@@ -29,6 +31,8 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Requests that may wait while one computes; more get HTTP 429.") var queue = 8
     @Option(help: "Largest request body in MiB.") var maxBodyMb = 64
     @Option(help: "Seconds a request may take, queueing included.") var timeout: Double = 600
+    @Option(help: "Seconds a connection may go without a whole request part (headers sent byte by byte, an idle keep-alive) before it is closed.")
+    var idleTimeout: Double = 30
     @Option(help: "Local media paths are allowed only under this folder.") var mediaRoot: String?
     @Flag(help: "Allow http(s) media URLs (fetched by the server).") var allowRemoteMedia = false
 
@@ -37,6 +41,7 @@ struct ServeCommand: ParsableCommand {
         if queue < 0 || queue > 10_000 { throw ValidationError("--queue must be in 0...10000") }
         if maxBodyMb < 1 || maxBodyMb > 4096 { throw ValidationError("--max-body-mb must be in 1...4096") }
         if !(timeout > 0) { throw ValidationError("--timeout must be positive") }
+        if !(idleTimeout > 0 && idleTimeout <= 86_400) { throw ValidationError("--idle-timeout must be in (0, 86400] seconds") }
     }
 
     func run() throws {
@@ -55,14 +60,19 @@ struct ServeCommand: ParsableCommand {
             service.json(200, ["object": "list", "data": [["id": service.modelID, "object": "model", "created": 0, "owned_by": "vlm"]]])
         }
         router.post("/v1/chat/completions") { request, _ in
+            // Over the limit: 413 at once from Content-Length, or as soon as a body without one
+            // passes it; the connection closes after the answer, so the rest is never read.
+            func tooLarge() -> Response {
+                service.errorResponse(413, "request body over \(maxBody >> 20) MiB", type: "invalid_request_error", headers: [.connection: "close"])
+            }
+            if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maxBody { return tooLarge() }
             var request = request
             let body: ByteBuffer
-            do { body = try await request.collectBody(upTo: maxBody) } catch {
-                return service.errorResponse(413, "request body over \(maxBody >> 20) MiB", type: "invalid_request_error")
-            }
+            do { body = try await request.collectBody(upTo: maxBody) } catch { return tooLarge() }
             return await service.complete(Data(buffer: body))
         }
-        let app = Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "vlm"),
+        let app = Application(router: router, server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(idleTimeout * 1000)))),
+                              configuration: .init(address: .hostname(host, port: port), serverName: "vlm"),
                               onServerRunning: { channel in Log.info("vlm serve: \(service.modelID) on http://\(host):\(channel.localAddress?.port ?? port)") })
         let done = DispatchSemaphore(value: 0)
         let failure = LockedBox<Error?>(nil)
