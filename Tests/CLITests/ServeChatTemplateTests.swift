@@ -85,4 +85,27 @@ final class ServeChatTemplateTests: XCTestCase {
         let (tooMany, manyResponse) = try await URLSession.shared.data(for: r)
         XCTAssertEqual((manyResponse as? HTTPURLResponse)?.statusCode, 400, String(decoding: tooMany, as: UTF8.self))
     }
+
+    /// A video part on a family that reads a video as its frames' image tokens (vlm's default
+    /// model, a LLaVA): the request's video part becomes the image part the template marks (it
+    /// was a 400, "0 image tokens for N visual tokens", before).
+    func testVideoOnAFamilyThatReadsFramesAsImages() async throws {
+        let samples = URL(fileURLWithPath: Self.image).deletingLastPathComponent().path
+        let (p, port) = try await startVLMServer(["--model", try installedModel("shapes-vlm"), "--max-tokens", "1", "--media-root", samples],
+                                                 portOffset: 6163)
+        defer { p.terminate(); p.waitUntilExit() }
+        let body: [String: Any] = ["frames": 2, "messages": [["role": "user", "content": [
+            ["type": "video_url", "video_url": ["url": "clip.mp4"]], ["type": "text", "text": "What happens?"]]]]]
+        var r = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/v1/chat/completions")!)
+        r.httpMethod = "POST"
+        r.httpBody = try JSONSerialization.data(withJSONObject: body)
+        r.timeoutInterval = 60
+        let (data, response) = try await URLSession.shared.data(for: r)
+        XCTAssertEqual((response as? HTTPURLResponse)?.statusCode, 200, String(decoding: data, as: UTF8.self))
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let tokens = (object["vlm"] as? [String: Any])?["tokens"] as? [String: Any]
+        let visual = try XCTUnwrap(tokens?["visual_before"] as? Int)
+        XCTAssertEqual(visual, 2 * 81, "two frames of 81 tokens")
+        XCTAssertGreaterThan(try XCTUnwrap(tokens?["prompt"] as? Int), visual, "the frames' tokens are in the prompt")
+    }
 }

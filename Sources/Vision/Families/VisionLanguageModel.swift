@@ -77,6 +77,26 @@ public final class VisionLanguageModel {
         return messages
     }
 
+    /// The conversation with each media part typed as its embedding reads, in order: a family
+    /// that reads a video as image tokens (LLaVA and vlm's default model: the frames under the
+    /// image placeholder) gets an image part where a request said video, so that the template
+    /// writes the marker the family's placeholder replaces. Other keys of a part stay.
+    public static func typingMediaParts(_ messages: [ChatMessage], as media: [ImageEmbedding]) -> [ChatMessage] {
+        var next = media.makeIterator()
+        return messages.map { message in
+            guard case .dict(var dict) = message.value, case .list(let parts)? = dict["content"] else { return message }
+            dict["content"] = .list(parts.map { part in
+                guard case .dict(var p) = part, case .string(let type)? = p["type"], type == "image" || type == "video",
+                      let embedding = next.next() else { return part }
+                p["type"] = .string(embedding.isVideo ? "video" : "image")
+                return .dict(p)
+            })
+            var typed = message
+            typed.value = .dict(dict)
+            return typed
+        }
+    }
+
     /// The conversation in the chat template, with every image (and video) marker the template
     /// writes (`<image>`, Qwen's `<|image_pad|>`) expanded as the family's processor does: the
     /// i-th marker is the i-th image.

@@ -86,7 +86,7 @@ public final class VLMPipeline: @unchecked Sendable {
         case .text(let text):
             return try model.promptInputs(text: text, images: media, raw: options.raw, system: options.system)
         case .conversation(let messages):
-            return try model.promptInputs(messages: messages, images: media)
+            return try model.promptInputs(messages: VisionLanguageModel.typingMediaParts(messages, as: media), images: media)
         }
     }
 
