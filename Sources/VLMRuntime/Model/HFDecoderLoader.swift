@@ -13,7 +13,7 @@ public enum HFDecoderLoader {
     /// Reads `config.json` (or, for a VLM, its `text_config`) into a `DecoderConfig`.
     public static func loadConfig(directory: String) throws -> DecoderConfig {
         let path = directory + "/config.json"
-        guard let data = FileManager.default.contents(atPath: path),
+        guard let data = (try SmallFile.read(path)),
               let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
         else { throw VLMError.badInput("\(path): missing or not a JSON object") }
         return try config(fromJSON: json, source: path)

@@ -132,7 +132,7 @@ public final class SafetensorsCheckpoint {
         var files: [String: SafetensorsFile] = [:]
         var fileOf: [String: SafetensorsFile] = [:]
         if FileManager.default.fileExists(atPath: index) {
-            guard let data = FileManager.default.contents(atPath: index),
+            guard let data = (try SmallFile.read(index)),
                   let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
                   let map = json["weight_map"] as? [String: String]
             else { throw VLMError.badInput("\(index): not a safetensors index (no weight_map)") }

@@ -12,14 +12,14 @@ public enum ChatTemplateSource {
     public static func processorTemplate(directory: String, name: String = "default") throws -> (text: String, origin: String)? {
         for file in ["processor_config.json", "chat_template.json"] {
             let path = directory + "/" + file
-            guard let data = FileManager.default.contents(atPath: path) else { continue }
+            guard let data = (try SmallFile.read(path)) else { continue }
             guard data.count < 64 << 20 else { throw VLMError.badInput("\(path): over 64 MB") }
             let json: JSONValue
             do { json = try JSONValue.parse(Array(data)) } catch { throw VLMError.badInput("\(path): \(error)") }
             if let text = try named(json["chat_template"], name: name, source: path) { return (text, path) }
         }
         let jinja = directory + "/chat_template.jinja"
-        if let data = FileManager.default.contents(atPath: jinja) { return (String(decoding: data, as: UTF8.self), jinja) }
+        if let data = (try SmallFile.read(jinja)) { return (String(decoding: data, as: UTF8.self), jinja) }
         return nil
     }
 

@@ -15,12 +15,12 @@ import Foundation
 public enum TokenizerJSONLoader {
     public static func load(directory: String) throws -> TokenizerVocabulary {
         let path = directory + "/tokenizer.json"
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let data = (try SmallFile.read(path)) else {
             throw VLMError.badInput("\(path): missing (a Hugging Face model directory needs tokenizer.json)")
         }
         let json: JSONValue
         do { json = try JSONValue.parse([UInt8](data)) } catch { throw VLMError.badInput("\(path): \(error)") }
-        let template = FileManager.default.contents(atPath: directory + "/chat_template.jinja")
+        let template = (try SmallFile.read(directory + "/chat_template.jinja"))
             .map { String(decoding: $0, as: UTF8.self) }
         return try vocabulary(tokenizer: json, config: readJSON(directory + "/tokenizer_config.json") ?? .null,
                               generation: readJSON(directory + "/generation_config.json") ?? .null,
@@ -28,7 +28,7 @@ public enum TokenizerJSONLoader {
     }
 
     static func readJSON(_ path: String) -> JSONValue? {
-        guard let d = FileManager.default.contents(atPath: path) else { return nil }
+        guard let d = ((try? SmallFile.read(path)) ?? nil) else { return nil }
         return try? JSONValue.parse([UInt8](d))
     }
 

@@ -99,7 +99,7 @@ public struct VLMConfig {
 
     public static func load(directory: String) throws -> VLMConfig {
         let path = directory + "/config.json"
-        guard let data = FileManager.default.contents(atPath: path),
+        guard let data = (try SmallFile.read(path)),
               let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
         else { throw VLMError.badInput("\(path): missing or not a JSON object") }
         return try VLMConfig(json: json, source: path)
@@ -107,7 +107,7 @@ public struct VLMConfig {
 
     /// Whether `directory` holds a vision-language model rather than a text-only LLM.
     public static func isVisionLanguageModel(directory: String) -> Bool {
-        guard let data = FileManager.default.contents(atPath: directory + "/config.json"),
+        guard let data = ((try? SmallFile.read(directory + "/config.json")) ?? nil),
               let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return false }
         return json["vision_config"] != nil
     }

@@ -22,7 +22,7 @@ public enum ImageLoader {
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
               let size = attributes[.size] as? Int else { throw VLMError.badInput("\(path): cannot read") }
         guard size <= maxFileBytes else { throw VLMError.badInput("\(path): file of \(size) bytes is too large for an image") }
-        guard let data = FileManager.default.contents(atPath: path) else { throw VLMError.badInput("\(path): cannot read") }
+        guard let data = (try SmallFile.read(path)) else { throw VLMError.badInput("\(path): cannot read") }
         let bytes = [UInt8](data)
         switch format(of: bytes) {
         case .webp, .bmp, .gif, .tiff: return try FFmpegImageDecoder.decode(path: path, maxPixels: maxPixels)

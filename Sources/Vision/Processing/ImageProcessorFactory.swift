@@ -19,7 +19,7 @@ public enum ImageProcessorFactory {
     }
 
     static func jsonObject(atPath path: String) -> [String: Any]? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        guard let data = ((try? SmallFile.read(path)) ?? nil) else { return nil }
         return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
     }
 
