@@ -5,11 +5,13 @@ qwen3_vl) into a loadable model directory: the fixture's files plus model.safete
     .venv/bin/python tools/materialize_weights.py Tests/VisionTests/Fixtures/vlms/qwen2_5_vl /tmp/qwen25
 
 The values are the ones tools/make_qwen_vl_fixtures.py gave transformers and the Swift tests
-(GeneratedWeights.swift) generate: value = offset + scale * (((splitmix64(fnv1a64(name) + i) >> 56)
-- 128) / 128), stored as the tensor's dtype (BF16 or F32; every value is exact in BF16).
+(GeneratedWeights.swift) generate, by tools/qwen_vl_weights.py's generator: value = offset + scale *
+(((splitmix64(fnv1a64(name) + i) >> 56) - 128) / 128), stored as the tensor's dtype (BF16 or F32;
+every value is exact in BF16), each tensor's sums checked against weights.json exactly.
 Needs numpy only.
 """
 import json
+import os
 import shutil
 import struct
 import sys
@@ -17,35 +19,18 @@ from pathlib import Path
 
 import numpy as np
 
-MASK = (1 << 64) - 1
-
-
-def fnv1a64(name: str) -> int:
-    h = 0xCBF29CE484222325
-    for b in name.encode():
-        h = ((h ^ b) * 0x100000001B3) & MASK
-    return h
-
-
-def levels(name: str, count: int) -> np.ndarray:
-    """splitmix64(seed + i) >> 56 for i < count, in uint64 arithmetic (wrapping as the spec's mod 2^64)."""
-    with np.errstate(over="ignore"):
-        z = np.arange(count, dtype=np.uint64) + np.uint64(fnv1a64(name)) + np.uint64(0x9E3779B97F4A7C15)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        z = z ^ (z >> np.uint64(31))
-    return (z >> np.uint64(56)).astype(np.int32)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qwen_vl_weights import generate  # noqa: E402  (numpy only: the generator the fixtures were made with)
 
 
 def tensor_bytes(t: dict) -> bytes:
-    count = int(np.prod(t["shape"])) if t["shape"] else 1
-    values = (np.float32(t["offset"]) + np.float32(t["scale"]) * ((levels(t["name"], count) - 128) / 128).astype(np.float32)).astype(np.float32)
-    total = float(values.astype(np.float64).sum())
-    if abs(total - t["sum"]) > 1e-3 * max(1.0, t["abs_sum"]):
-        raise SystemExit(f"{t['name']}: generated sum {total} is not the fixture's {t['sum']} (generator mismatch)")
+    values, total, abs_total = generate(t["name"], tuple(t["shape"]), t["offset"], t["scale"])
+    if (total, abs_total) != (t["sum"], t["abs_sum"]):
+        raise SystemExit(f"{t['name']}: generated sums {total}, {abs_total} are not the fixture's (generator mismatch)")
+    values = values.reshape(-1)
     if t["dtype"] == "BF16":
         return (values.view(np.uint32) >> np.uint32(16)).astype(np.uint16).tobytes()
-    return values.tobytes()
+    return values.astype("<f4").tobytes()
 
 
 def main() -> None:

@@ -2,10 +2,11 @@
 tensor is filled by FNV-1a + splitmix64 from its name, so the fixtures list parameters instead of
 values and the Swift tests (Tests/TestSupport/GeneratedWeights.swift) and
 tools/materialize_weights.py make the same weights; the scale rule per tensor, the tries of scales,
-and loading the generated tensors into a transformers model by its saved names."""
+and loading the generated tensors into a transformers model by its saved names. The generator
+needs numpy only (torch is imported by the functions that load a model), so that
+tools/materialize_weights.py can use it without torch."""
 import math, os
 import numpy as np
-import torch
 
 # ---------------------------------------------------------------------------------------------
 # The weight generator
@@ -90,6 +91,7 @@ KNOB_TRIES = {
 
 def saved_names(model, directory):
     """{name save_pretrained writes: model parameter name}, found by filling parameter j with j."""
+    import torch
     params = dict(model.named_parameters())  # tied parameters appear once
     names = list(params)
     with torch.no_grad():
@@ -112,6 +114,7 @@ def saved_names(model, directory):
 def load_weights(model, mapping, knobs):
     """Generates every saved tensor, loads them (strict; the tied lm_head takes the embedding) and
     returns the weights.json entries."""
+    import torch
     entries, state = [], {}
     for key in sorted(mapping):
         shape = tuple(model.get_parameter(mapping[key]).shape)

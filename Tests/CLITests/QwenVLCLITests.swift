@@ -120,12 +120,9 @@ final class QwenVLCLITests: XCTestCase {
                 let parts: [[String: Any]] = [["type": "text", "text": "What is this?"], ["type": "image_url", "image_url": ["url": "shapes.png"]]]
                 let body: [String: Any] = ["model": "x", "messages": [["role": "user", "content": parts]], "reducer": "visionzip",
                                            "keep_ratio": 0.25, "stream": stream]
-                var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/v1/chat/completions")!)
-                request.httpMethod = "POST"; request.timeoutInterval = 120
-                request.httpBody = try JSONSerialization.data(withJSONObject: body)
-                let (data, response) = try await URLSession.shared.data(for: request)
+                let (status, data) = try await postChatCompletion(port: port, body, timeout: 120)
                 let text = String(decoding: data, as: UTF8.self)
-                XCTAssertEqual((response as? HTTPURLResponse)?.statusCode, 200, "\(family): \(text)")
+                XCTAssertEqual(status, 200, "\(family): \(text)")
                 if stream {
                     XCTAssertTrue(text.contains("\"chat.completion.chunk\"") && text.hasSuffix("data: [DONE]\n\n"), "\(family): \(text)")
                 } else {

@@ -70,20 +70,15 @@ final class ServeChatTemplateTests: XCTestCase {
         let png = try Data(contentsOf: URL(fileURLWithPath: Self.image)).base64EncodedString()
         let part: [String: Any] = ["type": "image_url", "image_url": ["url": "data:image/png;base64," + png]]
         let body: [String: Any] = ["messages": [["role": "user", "content": [part, part, ["type": "text", "text": "Same?"]]]]]
-        var r = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/v1/chat/completions")!)
-        r.httpMethod = "POST"
-        r.httpBody = try JSONSerialization.data(withJSONObject: body)
-        r.timeoutInterval = 60
-        let (data, response) = try await URLSession.shared.data(for: r)
-        XCTAssertEqual((response as? HTTPURLResponse)?.statusCode, 200, String(decoding: data, as: UTF8.self))
+        let (status, data) = try await postChatCompletion(port: port, body)
+        XCTAssertEqual(status, 200, String(decoding: data, as: UTF8.self))
         let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let tokens = (object["vlm"] as? [String: Any])?["tokens"] as? [String: Any]
         XCTAssertEqual(tokens?["visual_before"] as? Int, 380, "two images of 190 tokens")
 
         let many = Array(repeating: part, count: 9)
-        r.httpBody = try JSONSerialization.data(withJSONObject: ["messages": [["role": "user", "content": many]]])
-        let (tooMany, manyResponse) = try await URLSession.shared.data(for: r)
-        XCTAssertEqual((manyResponse as? HTTPURLResponse)?.statusCode, 400, String(decoding: tooMany, as: UTF8.self))
+        let (manyStatus, tooMany) = try await postChatCompletion(port: port, ["messages": [["role": "user", "content": many]]])
+        XCTAssertEqual(manyStatus, 400, String(decoding: tooMany, as: UTF8.self))
     }
 
     /// A video part on a family that reads a video as its frames' image tokens (vlm's default
@@ -96,12 +91,8 @@ final class ServeChatTemplateTests: XCTestCase {
         defer { p.terminate(); p.waitUntilExit() }
         let body: [String: Any] = ["frames": 2, "messages": [["role": "user", "content": [
             ["type": "video_url", "video_url": ["url": "clip.mp4"]], ["type": "text", "text": "What happens?"]]]]]
-        var r = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/v1/chat/completions")!)
-        r.httpMethod = "POST"
-        r.httpBody = try JSONSerialization.data(withJSONObject: body)
-        r.timeoutInterval = 60
-        let (data, response) = try await URLSession.shared.data(for: r)
-        XCTAssertEqual((response as? HTTPURLResponse)?.statusCode, 200, String(decoding: data, as: UTF8.self))
+        let (status, data) = try await postChatCompletion(port: port, body)
+        XCTAssertEqual(status, 200, String(decoding: data, as: UTF8.self))
         let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let tokens = (object["vlm"] as? [String: Any])?["tokens"] as? [String: Any]
         let visual = try XCTUnwrap(tokens?["visual_before"] as? Int)

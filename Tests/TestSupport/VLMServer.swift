@@ -25,3 +25,13 @@ public func startVLMServer(_ arguments: [String], portOffset: Int32) async throw
     XCTFail("vlm serve did not start")
     throw CocoaError(.fileReadUnknown)
 }
+
+/// POSTs `body` as JSON to `vlm serve`'s /v1/chat/completions on `port`; the status and body.
+public func postChatCompletion(port: Int, _ body: [String: Any], timeout: TimeInterval = 60) async throws -> (status: Int, data: Data) {
+    var r = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/v1/chat/completions")!)
+    r.httpMethod = "POST"
+    r.httpBody = try JSONSerialization.data(withJSONObject: body)
+    r.timeoutInterval = timeout
+    let (data, response) = try await URLSession.shared.data(for: r)
+    return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+}
