@@ -17,8 +17,9 @@ for t in "$@"; do
   [[ " ${TARGETS[*]} " == *" $t "* ]] || { echo "fuzz.sh: unknown target $t (one of: ${TARGETS[*]})" >&2; exit 2; }
 done
 for t in "$@"; do   # one product per call: swift build takes a single --product
-  # -Xswiftc reaches every Swift module (SwiftPM's --sanitize instruments only this package's).
-  ( cd fuzz && swift build -c release -Xswiftc -sanitize=fuzzer,address --scratch-path "$ROOT/.build-fuzz" \
+  # --sanitize sets up libFuzzer's main() for this package's targets but instruments only them;
+  # -Xswiftc and -Xcc instrument every Swift and C module they depend on.
+  ( cd fuzz && swift build -c release --sanitize fuzzer --sanitize address -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=fuzzer-no-link,address --scratch-path "$ROOT/.build-fuzz" \
       --product "$t" 2>&1 | grep -E "error:|Build of product" || true )
 done
 status=0

@@ -56,8 +56,9 @@ public final class VideoReader {
         let rate = stream.pointee.avg_frame_rate.den > 0 ? av_q2d(stream.pointee.avg_frame_rate) : av_q2d(stream.pointee.r_frame_rate)
         frameRate = rate.isFinite && rate > 0 ? rate : 25
         guard let decoder = avcodec_find_decoder(par.pointee.codec_id) else {
+            let codecName = String(cString: avcodec_get_name(par.pointee.codec_id))   // before `par` is freed with the format
             avformat_close_input(&format)
-            throw VLMError.unsupported("\(path): no decoder for \(String(cString: avcodec_get_name(par.pointee.codec_id)))")
+            throw VLMError.unsupported("\(path): no decoder for \(codecName)")
         }
         codec = avcodec_alloc_context3(decoder)
         guard let c = codec, avcodec_parameters_to_context(c, par) >= 0 else { close(); throw VLMError.runtime("out of memory") }

@@ -1,4 +1,5 @@
 import XCTest
+import Foundation
 @testable import VLMRuntime
 
 /// Hostile templates end in a JinjaError, never a crash, a hang or unbounded memory: long
@@ -55,5 +56,26 @@ final class JinjaSafetyTests: XCTestCase {
         XCTAssertEqual(try JinjaTemplate("[{{ ''.__class__ }}{{ range.__globals__ }}{{ joiner.__code__ }}]").render([:]), "[]")
         fails("{{ ''.__class__.__mro__ }}", .undefined)
         fails("{% set l = [] %}{{ l.append(1) }}", .security)
+    }
+
+    /// A render frees what it made: a macro holds its defining scope and the scope (or a
+    /// namespace in it) the macro, a cycle that leaked a template's objects on every render
+    /// (found by fuzz/FuzzChatTemplate with LeakSanitizer, on the committed real templates).
+    /// A namespace that holds itself is refused by the nesting bound.
+    func testARenderFreesItsMacrosAndNamespaces() throws {
+        let template = try JinjaTemplate("""
+            {% macro m(x) %}[{{ x }}]{% endmacro %}{% set ns = namespace(f=m) %}\
+            {% for i in range(2) %}{% macro inner() %}{{ i }}{% endmacro %}{% set ns.g = inner %}{% endfor %}\
+            {{ m(1) }}{{ ns.f(2) }}{{ ns.g() }}
+            """)
+        weak var released: JinjaScope?
+        var output = ""
+        do {
+            let scope = JinjaScope(parent: nil)
+            released = scope
+            output = try template.render(in: scope, now: Date(timeIntervalSince1970: 0), limits: JinjaLimits())
+        }
+        XCTAssertEqual(output, "[1][2]1")
+        XCTAssertNil(released, "the render's top-level scope outlived it (a reference cycle)")
     }
 }

@@ -89,6 +89,16 @@ final class VideoReaderTests: XCTestCase {
         XCTAssertEqual(reader.warnings.count, 1)
     }
 
+    /// A stream whose codec FFmpeg has no decoder for is refused with the codec's name. Found
+    /// by fuzz/FuzzVideo: the name was read from the stream's parameters after closing the
+    /// file had freed them (a use after free AddressSanitizer reports; here, a wrong name).
+    func testAStreamWithoutADecoderIsUnsupportedAndNamed() {
+        XCTAssertThrowsError(try VideoReader(path: Self.dir + "/fuzz-unknown-codec.webm")) { error in
+            guard case VLMError.unsupported(let m) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(m.hasSuffix("no decoder for none"), m)
+        }
+    }
+
     func testBrokenFilesAreBadInputWithOneLine() throws {
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("vlm-video-\(getpid())")
         try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)

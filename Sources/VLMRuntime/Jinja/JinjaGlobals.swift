@@ -30,7 +30,7 @@ enum JinjaGlobals {
                 if case .dict(let base)? = args.first { d = base }
                 for (k, v) in kwargs { d[k] = v }
                 if let bad = d.keys.first(where: { $0.hasPrefix("_") }) { throw underscoreRefusal(bad) }
-                return .namespace(JinjaNamespace(d))
+                return .namespace(interpreter.track(JinjaNamespace(d)))
             }
         case "raise_exception":
             return function(name) { args, _ in throw JinjaFailure(.raised, args.first?.pythonStr ?? "") }
@@ -44,7 +44,7 @@ enum JinjaGlobals {
                 guard !args.isEmpty else { throw JinjaFailure(.type, "cycler needs at least one item") }
                 final class State { var position = 0 }
                 let state = State()
-                let object = JinjaNamespace(JinjaDict())
+                let object = interpreter.track(JinjaNamespace(JinjaDict()))
                 object.attributes["next"] = function("next") { _, _ in
                     defer { state.position = (state.position + 1) % args.count }
                     return args[state.position]

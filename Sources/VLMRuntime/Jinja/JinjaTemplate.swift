@@ -41,9 +41,16 @@ public struct JinjaTemplate: @unchecked Sendable {   // immutable after parsing
 
     /// Renders with `variables` as the template's context. `now` is what `strftime_now` formats.
     public func render(_ variables: [String: JinjaValue], now: Date = Date(), limits: JinjaLimits = JinjaLimits()) throws -> String {
-        let interpreter = JinjaInterpreter(sourceMap: sourceMap, limits: limits, now: now)
         let scope = JinjaScope(parent: nil)
         scope.variables = variables
+        return try render(in: scope, now: now, limits: limits)
+    }
+
+    /// Renders in a given top-level scope (tests hold it weakly to see that a render frees what
+    /// it made).
+    func render(in scope: JinjaScope, now: Date, limits: JinjaLimits) throws -> String {
+        let interpreter = JinjaInterpreter(sourceMap: sourceMap, limits: limits, now: now)
+        defer { interpreter.releaseReferences() }
         do {
             _ = try interpreter.run(nodes, scope)
         } catch let f as JinjaFailure {
