@@ -36,7 +36,8 @@ struct LogitsCommand: ParsableCommand {
                 let decoder = runner.model.language.decoder
                 var x = prepared.embeddings
                 let logits = try decoder.forward(embeddings: &x, rows: prepared.ids.count, cache: decoder.makeCache(common.kvCacheType),
-                                                 positions: prepared.positions, injection: prepared.injection)
+                                                 positions: prepared.positions, injection: prepared.injection,
+                                                 bidirectional: prepared.bidirectional)
                 try NPYWriter.write(logits, shape: [logits.count], to: out)
                 Log.info("wrote \(logits.count) logits for \(prepared.ids.count) prompt tokens (\(prepared.visualAfter) visual) to \(out)")
                 return

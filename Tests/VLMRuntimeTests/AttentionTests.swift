@@ -8,18 +8,24 @@ final class AttentionTests: XCTestCase {
         (0..<n).map { _ in rng.nextUnit() * 2 - 1 }
     }
 
-    /// out[t, h] = softmax over visible j of (q[t,h] . k[j,kvh] * scale) applied to v.
+    /// out[t, h] = softmax over visible j of (q[t,h] . k[j,kvh] * scale) applied to v. Visible,
+    /// as transformers builds its masks: (causal and inside the window) or (query and key in the
+    /// same bidirectional run).
     func naive(shape s: KVCacheShape, k: [Float], v: [Float], q: [Float], tokens: Int, cached: Int,
-               scale: Float, window: Int?) -> [Float] {
+               scale: Float, window: Int?, runs: [Range<Int>] = []) -> [Float] {
         var out = [Float](repeating: 0, count: tokens * s.queryWidth)
         let group = s.heads / s.kvHeads
+        let first = cached - tokens
+        func run(_ position: Int) -> Int? { runs.firstIndex { $0.contains(position - first) } }
         for t in 0..<tokens {
-            let pos = cached - tokens + t
-            let lo = window.map { max(0, pos - $0 + 1) } ?? 0
+            let pos = first + t
+            let visible = (0..<cached).filter { j in
+                (j <= pos && (window.map { pos - j < $0 } ?? true)) || (run(pos) != nil && run(pos) == run(j))
+            }
             for h in 0..<s.heads {
                 let kvh = h / group
                 var scores: [Double] = []
-                for j in lo...pos {
+                for j in visible {
                     var d: Double = 0
                     for i in 0..<s.headDim { d += Double(q[t * s.queryWidth + h * s.headDim + i]) * Double(k[j * s.kvWidth + kvh * s.headDim + i]) }
                     scores.append(d * Double(scale))
@@ -29,7 +35,7 @@ final class AttentionTests: XCTestCase {
                 let z = e.reduce(0, +)
                 for i in 0..<s.headDim {
                     var acc: Double = 0
-                    for (n, j) in (lo...pos).enumerated() { acc += e[n] / z * Double(v[j * s.kvWidth + kvh * s.headDim + i]) }
+                    for (n, j) in visible.enumerated() { acc += e[n] / z * Double(v[j * s.kvWidth + kvh * s.headDim + i]) }
                     out[t * s.queryWidth + h * s.headDim + i] = Float(acc)
                 }
             }
@@ -37,7 +43,7 @@ final class AttentionTests: XCTestCase {
         return out
     }
 
-    func check(type: KVCacheType, tokens: Int, prior: Int, window: Int?, tolerance: Float) throws {
+    func check(type: KVCacheType, tokens: Int, prior: Int, window: Int?, runs: [Range<Int>] = [], tolerance: Float) throws {
         var rng = SeededGenerator(seed: UInt64(tokens * 31 + prior))
         let shape = KVCacheShape(layers: 1, heads: 6, kvHeads: 2, headDim: 24, capacity: 512)
         let total = prior + tokens
@@ -51,10 +57,24 @@ final class AttentionTests: XCTestCase {
             }
         }
         var out = [Float](repeating: .nan, count: tokens * shape.queryWidth)
-        cache.attend(layer: 0, queries: q, tokens: tokens, scale: 0.3, window: window, output: &out)
-        let expected = naive(shape: shape, k: k, v: v, q: q, tokens: tokens, cached: total, scale: 0.3, window: window)
+        cache.attend(layer: 0, queries: q, tokens: tokens, scale: 0.3, mask: AttentionMask(window: window, bidirectional: runs), output: &out)
+        let expected = naive(shape: shape, k: k, v: v, q: q, tokens: tokens, cached: total, scale: 0.3, window: window, runs: runs)
         let maxDiff = zip(out, expected).map { abs($0 - $1) }.max()!
-        XCTAssertLessThan(maxDiff, tolerance, "\(type) tokens=\(tokens) prior=\(prior) window=\(String(describing: window))")
+        XCTAssertLessThan(maxDiff, tolerance, "\(type) tokens=\(tokens) prior=\(prior) window=\(String(describing: window)) runs=\(runs)")
+    }
+
+    /// Gemma 3's image tokens: runs of the call's rows that see each other both ways, with and
+    /// without a sliding window shorter than a run (the union of the two masks), on the blocked
+    /// prefill path (runs across its 128-row chunks), the few-row path, and every cache type
+    /// (the packed ones serve a call's own rows exact, so they match the reference as closely).
+    func testBidirectionalRunsMatchNaive() throws {
+        for type in KVCacheType.allCases {
+            let tol: Float = type == .f32 ? 1e-4 : 3e-3
+            let prior = type == .f32 || type == .f16 ? 5 : 0   // rows of earlier calls are stored packed
+            try check(type: type, tokens: 300, prior: prior, window: nil, runs: [3..<259, 270..<290], tolerance: tol)
+            try check(type: type, tokens: 300, prior: 0, window: 64, runs: [3..<259], tolerance: tol)
+            try check(type: type, tokens: 4, prior: prior == 0 ? 0 : 7, window: nil, runs: [1..<3], tolerance: tol)
+        }
     }
 
     func testDecodeMatchesNaive() throws {

@@ -22,8 +22,8 @@ final class KVCacheDyCokeTests: XCTestCase {
         let pruned = try XCTUnwrap(DyCokeKVCache(base: base, visual: visual, layer: 2, pruneRatio: 0.8, threshold: 0.9))
         var out = [Float](repeating: 0, count: shape.queryWidth), full = out
         // Layer L-1 = 1: full attention (and the ranking).
-        pruned.attend(layer: 1, queries: query, tokens: 1, scale: 0.3, window: nil, output: &out)
-        base.attend(layer: 1, queries: query, tokens: 1, scale: 0.3, window: nil, output: &full)
+        pruned.attend(layer: 1, queries: query, tokens: 1, scale: 0.3, mask: .causal, output: &out)
+        base.attend(layer: 1, queries: query, tokens: 1, scale: 0.3, mask: .causal, output: &full)
         for i in 0..<out.count { XCTAssertEqual(out[i], full[i], accuracy: 1e-5) }
         // The ranking, recomputed here: head-averaged softmax probabilities over all positions.
         var averaged = [Float](repeating: 0, count: n)
@@ -36,12 +36,12 @@ final class KVCacheDyCokeTests: XCTestCase {
         let keptVisual = visual.sorted { averaged[$0] != averaged[$1] ? averaged[$0] > averaged[$1] : $0 < $1 }.prefix(6)
         let keep = (0..<n).filter { !visual.contains($0) || keptVisual.contains($0) }
         // Layer L = 2: attention over the keep set only.
-        pruned.attend(layer: 2, queries: query, tokens: 1, scale: 0.3, window: nil, output: &out)
+        pruned.attend(layer: 2, queries: query, tokens: 1, scale: 0.3, mask: .causal, output: &out)
         let reference = DenseKVCache<Float>(shape: KVCacheShape(layers: 1, heads: 4, kvHeads: 2, headDim: 8, capacity: 128))
         let k = keep.flatMap { keys[($0 * shape.kvWidth)..<(($0 + 1) * shape.kvWidth)] }
         let v = keep.flatMap { values[($0 * shape.kvWidth)..<(($0 + 1) * shape.kvWidth)] }
         try reference.append(layer: 0, keys: k, values: v, tokens: keep.count)
-        reference.attend(layer: 0, queries: query, tokens: 1, scale: 0.3, window: nil, output: &full)
+        reference.attend(layer: 0, queries: query, tokens: 1, scale: 0.3, mask: .causal, output: &full)
         for i in 0..<out.count { XCTAssertEqual(out[i], full[i], accuracy: 1e-5) }
         XCTAssertEqual(pruned.recomputations, 1)
     }

@@ -53,7 +53,7 @@ enum PackedKV {
 
     static func attend(_ cache: KVCache, _ q: [Float], tokens: Int, scale: Float, window: Int? = nil) -> [Float] {
         var out = [Float](repeating: .nan, count: tokens * cache.shape.queryWidth)
-        cache.attend(layer: 0, queries: q, tokens: tokens, scale: scale, window: window, output: &out)
+        cache.attend(layer: 0, queries: q, tokens: tokens, scale: scale, mask: AttentionMask(window: window), output: &out)
         return out
     }
 

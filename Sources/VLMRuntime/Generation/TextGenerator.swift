@@ -43,11 +43,11 @@ public struct TextGenerator {
     /// prefill reads instead of the tokens' embeddings: a VLM prompt with visual tokens spliced in.
     /// `isCancelled` is asked before each decode step (a server's client went away, a deadline
     /// passed); a true answer ends generation with `.cancelled`.
-    /// `positions` and `injection` (multimodal RoPE, DeepStack) go to the prefill pass; decoding
-    /// then continues from `positions.next`.
+    /// `positions`, `injection` and `bidirectional` (multimodal RoPE, DeepStack, Gemma 3's image
+    /// runs) go to the prefill pass; decoding then continues from `positions.next`.
     public func generate(promptTokens: [Int32], promptEmbeddings: [Float]? = nil, cache: KVCache,
                          positions: TokenPositions? = nil, injection: LayerInjection? = nil,
-                         options: GenerationOptions, isCancelled: () -> Bool = { false },
+                         bidirectional: [Range<Int>] = [], options: GenerationOptions, isCancelled: () -> Bool = { false },
                          onText: (String) -> Void = { _ in }) throws -> GenerationResult {
         guard !promptTokens.isEmpty else { throw VLMError.usage("the prompt is empty") }
         var sampler = Sampler(options.sampling)
@@ -62,7 +62,7 @@ public struct TextGenerator {
         var logits: [Float]
         if var embeddings = promptEmbeddings {
             logits = try model.forward(embeddings: &embeddings, rows: promptTokens.count, cache: cache, logits: .last,
-                                       positions: positions, injection: injection)
+                                       positions: positions, injection: injection, bidirectional: bidirectional)
         } else {
             logits = try model.forward(tokens: promptTokens, cache: cache, logits: .last)
         }

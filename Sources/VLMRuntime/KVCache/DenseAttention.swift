@@ -1,4 +1,4 @@
-/// Causal grouped-query attention over uncompressed cached keys and values.
+/// Causal grouped-query attention (an `AttentionMask`) over uncompressed cached keys and values.
 ///
 /// One query row (decode) uses SIMD dot products straight from the cache; many query rows
 /// (prefill) widen one kv head's keys and values to Float once and use two sgemms per chunk of
@@ -9,31 +9,23 @@ public enum DenseAttention {
 
     public static func run<E: DenseCacheElement>(
         shape: KVCacheShape, keys: UnsafePointer<E>, values: UnsafePointer<E>, cached: Int,
-        queries: UnsafePointer<Float>, tokens: Int, scale: Float, window: Int?,
+        queries: UnsafePointer<Float>, tokens: Int, scale: Float, mask: AttentionMask,
         output: UnsafeMutablePointer<Float>
     ) {
         if tokens <= 4 {
             decode(shape: shape, keys: keys, values: values, cached: cached, queries: queries,
-                   tokens: tokens, scale: scale, window: window, output: output)
+                   tokens: tokens, scale: scale, mask: mask, output: output)
         } else {
             prefill(shape: shape, keys: keys, values: values, cached: cached, queries: queries,
-                    tokens: tokens, scale: scale, window: window, output: output)
+                    tokens: tokens, scale: scale, mask: mask, output: output)
         }
-    }
-
-    /// The keys query row t may see: [lo, hi) in cache positions.
-    @inline(__always)
-    static func visibleRange(cached: Int, tokens: Int, t: Int, window: Int?) -> (Int, Int) {
-        let position = cached - tokens + t
-        let lo = window.map { max(0, position - $0 + 1) } ?? 0
-        return (lo, position + 1)
     }
 
     /// Few query rows: one job per (row, kv head); each cached key and value row is widened
     /// once and used by every query head of its group.
     static func decode<E: DenseCacheElement>(
         shape: KVCacheShape, keys: UnsafePointer<E>, values: UnsafePointer<E>, cached: Int,
-        queries: UnsafePointer<Float>, tokens: Int, scale: Float, window: Int?,
+        queries: UnsafePointer<Float>, tokens: Int, scale: Float, mask: AttentionMask,
         output: UnsafeMutablePointer<Float>
     ) {
         let hd = shape.headDim, kvw = shape.kvWidth, qw = shape.queryWidth
@@ -44,7 +36,7 @@ public enum DenseAttention {
             defer { scores.deallocate(); row.deallocate() }
             for job in start..<end {
                 let t = job / shape.kvHeads, kvh = job % shape.kvHeads
-                let (lo, hi) = visibleRange(cached: cached, tokens: tokens, t: t, window: window)
+                let (lo, hi) = mask.visibleRange(cached: cached, tokens: tokens, t: t)
                 let n = hi - lo
                 let q = queries + t * qw + kvh * group * hd
                 for j in lo..<hi {
@@ -67,7 +59,7 @@ public enum DenseAttention {
     /// and two single-threaded sgemms.
     static func prefill<E: DenseCacheElement>(
         shape: KVCacheShape, keys: UnsafePointer<E>, values: UnsafePointer<E>, cached: Int,
-        queries: UnsafePointer<Float>, tokens: Int, scale: Float, window: Int?,
+        queries: UnsafePointer<Float>, tokens: Int, scale: Float, mask: AttentionMask,
         output: UnsafeMutablePointer<Float>
     ) {
         let hd = shape.headDim, kvw = shape.kvWidth, qw = shape.queryWidth
@@ -94,14 +86,13 @@ public enum DenseAttention {
                 let kvh = h / group
                 let n = min(chunk, tokens - t0)
                 // Keys outside every query's view in this chunk are skipped.
-                let (_, hiLast) = visibleRange(cached: cached, tokens: tokens, t: t0 + n - 1, window: window)
-                let (loFirst, _) = visibleRange(cached: cached, tokens: tokens, t: t0, window: window)
+                let (loFirst, hiLast) = mask.blockRange(cached: cached, tokens: tokens, rows: t0..<(t0 + n))
                 let span = hiLast - loFirst
                 let kBase = kf + (kvh * cached + loFirst) * hd, vBase = vf + (kvh * cached + loFirst) * hd
                 BLAS.gemmABt(m: n, n: span, k: hd, a: queries + t0 * qw + h * hd, lda: qw,
                              b: kBase, ldb: hd, c: scores, ldc: span, alpha: scale)
                 for r in 0..<n {
-                    let (lo, hi) = visibleRange(cached: cached, tokens: tokens, t: t0 + r, window: window)
+                    let (lo, hi) = mask.visibleRange(cached: cached, tokens: tokens, t: t0 + r)
                     let row = scores + r * span
                     let a = lo - loFirst, b = hi - loFirst
                     for j in 0..<a { row[j] = 0 }

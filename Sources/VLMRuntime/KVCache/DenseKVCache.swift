@@ -84,7 +84,7 @@ public final class DenseKVCache<Element: DenseCacheElement>: KVCache {
     }
 
     public func attend(layer: Int, queries: UnsafePointer<Float>, tokens: Int, scale: Float,
-                       window: Int?, output: UnsafeMutablePointer<Float>) {
+                       mask: AttentionMask, output: UnsafeMutablePointer<Float>) {
         let cached = count(layer: layer)
         // Called through the KVCache protocol, this method runs unspecialized; naming the concrete
         // element type lets the attention kernel compile without generic metadata in its loops.
@@ -92,11 +92,11 @@ public final class DenseKVCache<Element: DenseCacheElement>: KVCache {
         if Element.self == Float16.self {
             DenseAttention.run(shape: shape, keys: kr.assumingMemoryBound(to: Float16.self),
                                values: vr.assumingMemoryBound(to: Float16.self), cached: cached,
-                               queries: queries, tokens: tokens, scale: scale, window: window, output: output)
+                               queries: queries, tokens: tokens, scale: scale, mask: mask, output: output)
         } else {
             DenseAttention.run(shape: shape, keys: kr.assumingMemoryBound(to: Float.self),
                                values: vr.assumingMemoryBound(to: Float.self), cached: cached,
-                               queries: queries, tokens: tokens, scale: scale, window: window, output: output)
+                               queries: queries, tokens: tokens, scale: scale, mask: mask, output: output)
         }
     }
 }

@@ -52,10 +52,10 @@ public final class DyCokeKVCache: KVCache, RecomputingKVCache {
     }
 
     public func attend(layer l: Int, queries: UnsafePointer<Float>, tokens: Int, scale: Float,
-                       window: Int?, output: UnsafeMutablePointer<Float>) {
+                       mask: AttentionMask, output: UnsafeMutablePointer<Float>) {
         let cached = base.count(layer: l)
-        guard tokens == 1, window == nil, cached > visual.upperBound, let dense = base as? SubsetAttending else {
-            base.attend(layer: l, queries: queries, tokens: tokens, scale: scale, window: window, output: output)
+        guard tokens == 1, mask.isUnlimitedCausal, cached > visual.upperBound, let dense = base as? SubsetAttending else {
+            base.attend(layer: l, queries: queries, tokens: tokens, scale: scale, mask: mask, output: output)
             return
         }
         if l == layer - 1 {
@@ -86,7 +86,7 @@ public final class DyCokeKVCache: KVCache, RecomputingKVCache {
             }
             return
         }
-        base.attend(layer: l, queries: queries, tokens: tokens, scale: scale, window: window, output: output)
+        base.attend(layer: l, queries: queries, tokens: tokens, scale: scale, mask: mask, output: output)
     }
 
     /// Positions generated since the keep set was made are text: always attended.

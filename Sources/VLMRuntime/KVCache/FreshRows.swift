@@ -32,18 +32,18 @@ final class FreshRows {
     /// queries' own positions (those of the fresh rows among them) read the fresh rows. The rows
     /// are released once a call has covered the whole appended chunk.
     func attend<S: KVTileSource>(_ base: S, shape: KVCacheShape, cached: Int, queries: UnsafePointer<Float>, tokens: Int,
-                                 scale: Float, window: Int?, output: UnsafeMutablePointer<Float>) {
+                                 scale: Float, mask: AttentionMask, output: UnsafeMutablePointer<Float>) {
         let first = max(start, cached - tokens)
         guard count > 0, start + count == cached, first < cached else {
             PackedAttention.run(base, shape: shape, cached: cached, queries: queries, tokens: tokens, scale: scale,
-                                window: window, output: output)
+                                mask: mask, output: output)
             return
         }
         keys.withUnsafeBufferPointer { kb in values.withUnsafeBufferPointer { vb in
             let overlay = FreshRowsOverlay(base: base, first: first, rowsStart: start, keys: kb.baseAddress!, values: vb.baseAddress!,
                                            kvWidth: shape.kvWidth, headDim: shape.headDim)
             PackedAttention.run(overlay, shape: shape, cached: cached, queries: queries, tokens: tokens, scale: scale,
-                                window: window, output: output)
+                                mask: mask, output: output)
         }}
         if cached - tokens <= start { clear() }
     }

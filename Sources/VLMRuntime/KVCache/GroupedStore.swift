@@ -240,10 +240,10 @@ final class GroupedStore<C: GroupCodec>: PackedStore {
                         protectedStride: protectedStride)
     }
 
-    func attend(layer: Int, queries: UnsafePointer<Float>, tokens: Int, scale: Float, window: Int?,
+    func attend(layer: Int, queries: UnsafePointer<Float>, tokens: Int, scale: Float, mask: AttentionMask,
                 output: UnsafeMutablePointer<Float>) {
         layers[layer].fresh.attend(tileSource(layers[layer]), shape: shape, cached: count(layer: layer), queries: queries,
-                                   tokens: tokens, scale: scale, window: window, output: output)
+                                   tokens: tokens, scale: scale, mask: mask, output: output)
     }
 
     /// The dequantized key and value rows (`kvWidth` floats each, channel order) of one cached

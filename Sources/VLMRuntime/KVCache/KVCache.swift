@@ -17,12 +17,12 @@ public protocol KVCache: AnyObject {
     /// Appends `tokens` rows of keys and values (each row `shape.kvWidth` floats) to `layer`.
     func append(layer: Int, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, tokens: Int) throws
 
-    /// Causal attention of `tokens` query rows (row stride `shape.queryWidth`: `heads * headDim`)
+    /// Attention of `tokens` query rows (row stride `shape.queryWidth`: `heads * headDim`)
     /// against everything cached in `layer`, query row t sitting at cache position
-    /// `count - tokens + t`. Writes `tokens` rows of `heads * headDim` to `output`.
-    /// `window`: keys further back than this many positions are masked (sliding-window layers).
+    /// `count - tokens + t`, each seeing the keys `mask` allows (causal, a sliding window,
+    /// bidirectional runs). Writes `tokens` rows of `heads * headDim` to `output`.
     func attend(layer: Int, queries: UnsafePointer<Float>, tokens: Int, scale: Float,
-                window: Int?, output: UnsafeMutablePointer<Float>)
+                mask: AttentionMask, output: UnsafeMutablePointer<Float>)
 
     /// Drops every cached token at and after `position` (for re-use across prompts sharing a
     /// prefix, and for rewinding).

@@ -42,7 +42,7 @@ enum PackedAttention {
     /// value accumulation) kept together so its buffers stay in registers and cache.
     static func run<S: KVTileSource>(
         _ source: S, shape: KVCacheShape, cached: Int, queries: UnsafePointer<Float>, tokens: Int,
-        scale: Float, window: Int?, output: UnsafeMutablePointer<Float>
+        scale: Float, mask: AttentionMask, output: UnsafeMutablePointer<Float>
     ) {
         guard tokens > 0 else { return }
         let hd = shape.headDim, qw = shape.queryWidth
@@ -77,8 +77,7 @@ enum PackedAttention {
                 m.update(repeating: -.infinity, count: rows)
                 l.update(repeating: 0, count: rows)
                 acc.update(repeating: 0, count: rows * hd)
-                let loFirst = DenseAttention.visibleRange(cached: cached, tokens: tokens, t: t0, window: window).0
-                let hiLast = DenseAttention.visibleRange(cached: cached, tokens: tokens, t: t0 + nt - 1, window: window).1
+                let (loFirst, hiLast) = mask.blockRange(cached: cached, tokens: tokens, rows: t0..<(t0 + nt))
                 var start = loFirst / tile * tile
                 while start < hiLast {
                     let n = min(tile, cached - start)
@@ -90,7 +89,7 @@ enum PackedAttention {
                     }
                     source.loadValues(kvHead: kvh, start: start, count: n, into: v)
                     for r in 0..<rows {
-                        let (lo, hi) = DenseAttention.visibleRange(cached: cached, tokens: tokens, t: t0 + r / group, window: window)
+                        let (lo, hi) = mask.visibleRange(cached: cached, tokens: tokens, t: t0 + r / group)
                         let a = max(lo, start), b = min(hi, start + n)
                         if a >= b { continue }
                         let qr = qs + r * hd

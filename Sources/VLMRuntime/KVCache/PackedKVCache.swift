@@ -17,7 +17,7 @@ protocol PackedStore: AnyObject {
     var storedBytes: Int { get }
     func count(layer: Int) -> Int
     func append(layer: Int, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, tokens: Int) throws
-    func attend(layer: Int, queries: UnsafePointer<Float>, tokens: Int, scale: Float, window: Int?,
+    func attend(layer: Int, queries: UnsafePointer<Float>, tokens: Int, scale: Float, mask: AttentionMask,
                 output: UnsafeMutablePointer<Float>)
     func truncate(to position: Int)
     func reconstruct(layer: Int, position: Int, keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>)
@@ -47,9 +47,9 @@ public class PackedKVCache: KVCache, ReconstructibleKVCache {
     public func append(layer: Int, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, tokens: Int) throws {
         try packed.append(layer: layer, keys: keys, values: values, tokens: tokens)
     }
-    public func attend(layer: Int, queries: UnsafePointer<Float>, tokens: Int, scale: Float, window: Int?,
+    public func attend(layer: Int, queries: UnsafePointer<Float>, tokens: Int, scale: Float, mask: AttentionMask,
                        output: UnsafeMutablePointer<Float>) {
-        packed.attend(layer: layer, queries: queries, tokens: tokens, scale: scale, window: window, output: output)
+        packed.attend(layer: layer, queries: queries, tokens: tokens, scale: scale, mask: mask, output: output)
     }
     public func truncate(to position: Int) { packed.truncate(to: position) }
     func reconstruct(layer: Int, position: Int, keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>) {

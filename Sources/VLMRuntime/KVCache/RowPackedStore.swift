@@ -57,13 +57,13 @@ final class RowPackedStore<C: RowCodec>: PackedStore {
         }
     }
 
-    func attend(layer: Int, queries: UnsafePointer<Float>, tokens: Int, scale: Float, window: Int?,
+    func attend(layer: Int, queries: UnsafePointer<Float>, tokens: Int, scale: Float, mask: AttentionMask,
                 output: UnsafeMutablePointer<Float>) {
         let source = RowTileSource<C>(keys: UnsafeRawPointer(keys[layer].base),
                                       values: UnsafeRawPointer(values[layer].base),
                                       headDim: shape.headDim, headBytes: headBytes, rowBytes: rowBytes)
         fresh[layer].attend(source, shape: shape, cached: count(layer: layer), queries: queries, tokens: tokens,
-                            scale: scale, window: window, output: output)
+                            scale: scale, mask: mask, output: output)
     }
 
     /// The dequantized key and value rows (`kvWidth` floats each) of one cached token (tests).

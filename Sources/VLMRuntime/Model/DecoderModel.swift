@@ -76,9 +76,11 @@ public final class DecoderModel {
 
     /// Runs `rows` rows of input embeddings (overwritten: the buffer becomes the residual stream).
     /// `positions` replaces the default ones (the cache's length onwards) where the model's
-    /// prompt says so (multimodal RoPE); `injection` adds rows after the first layers (DeepStack).
+    /// prompt says so (multimodal RoPE); `injection` adds rows after the first layers (DeepStack);
+    /// `bidirectional`: runs of these rows that attend to each other both ways (Gemma 3's images).
     public func forward(embeddings x: inout [Float], rows t: Int, cache: KVCache, logits: LogitsRequest = .last,
-                        positions: TokenPositions? = nil, injection: LayerInjection? = nil) throws -> [Float] {
+                        positions: TokenPositions? = nil, injection: LayerInjection? = nil,
+                        bidirectional: [Range<Int>] = []) throws -> [Float] {
         let c = config, d = c.hiddenSize
         precondition(x.count == t * d, "embedding buffer does not hold \(t) rows")
         guard t > 0 else { return [] }
@@ -89,9 +91,11 @@ public final class DecoderModel {
         precondition(positions.map { $0.count == t } ?? true, "positions do not cover the \(t) rows")
         precondition(injection.map { inj in inj.rows.allSatisfy { $0 >= 0 && $0 < t } && inj.layers.allSatisfy { $0.count == inj.rows.count * d } } ?? true,
                      "injected rows do not match the pass")
+        precondition(bidirectional.allSatisfy { $0.lowerBound >= 0 && $0.upperBound <= t }, "bidirectional runs outside the pass")
         var out: [Float] = []
         try x.withUnsafeMutableBufferPointer { xb in
-            try runLayers(xb.baseAddress!, count: t, cache: cache, positions: positions, injection: injection)
+            try runLayers(xb.baseAddress!, count: t, cache: cache, positions: positions, injection: injection,
+                          bidirectional: bidirectional)
             var r0 = 0
             while r0 < t {
                 let n = min(batchSize, t - r0)
@@ -116,7 +120,7 @@ public final class DecoderModel {
     /// output held for one layer at a time (about 2.3x the residual stream for Qwen2-0.5B),
     /// allocated for the call when the pass is longer than one chunk and freed after it.
     private func runLayers(_ x: UnsafeMutablePointer<Float>, count t: Int, cache: KVCache,
-                           positions explicit: TokenPositions?, injection: LayerInjection?) throws {
+                           positions explicit: TokenPositions?, injection: LayerInjection?, bidirectional: [Range<Int>]) throws {
         let c = config
         let start = cache.count(layer: 0)
         let positions = explicit?.temporal ?? (0..<t).map { Int32(start + $0) }
@@ -159,7 +163,8 @@ public final class DecoderModel {
             }
             try cache.append(layer: li, keys: k, values: v, tokens: t)
             cache.attend(layer: li, queries: q, tokens: t, scale: c.attentionScale,
-                         window: global ? nil : c.slidingWindow, output: attention)
+                         mask: AttentionMask(window: global ? nil : c.slidingWindow, bidirectional: bidirectional),
+                         output: attention)
 
             // Output projection and MLP, chunk by chunk.
             r0 = 0

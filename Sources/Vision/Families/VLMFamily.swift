@@ -72,6 +72,9 @@ protocol VLMFamily: AnyObject {
     var videoMarker: String { get }
     /// The prompt text that stands for one video's visual tokens.
     func videoPlaceholder(for video: ImageEmbedding) -> String
+    /// Whether each image's run of tokens attends to itself both ways inside the causal LLM
+    /// (Gemma 3); false for the other families.
+    var imageTokensAttendBothWays: Bool { get }
     /// One video's tokens when the family encodes frames its own way (Qwen-VL: frame pairs as
     /// temporal patches); nil: the common path (each frame through `videoFrameTokens`).
     /// `frameSeconds`: the frames' times when known.
@@ -81,6 +84,7 @@ protocol VLMFamily: AnyObject {
 extension VLMFamily {
     var imageMarker: String { "<image>" }
     var videoMarker: String { "<video>" }
+    var imageTokensAttendBothWays: Bool { false }
     func videoPlaceholder(for video: ImageEmbedding) -> String { String(repeating: "<video>", count: video.count) }
     func embedVideo(_ frames: PixelBatch, in model: VisionLanguageModel, reduction: TokenReduction?,
                     frameSeconds: [Double]?) throws -> ImageEmbedding? { nil }

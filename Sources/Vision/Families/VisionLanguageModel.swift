@@ -155,13 +155,16 @@ public final class VisionLanguageModel {
         return (ids, embeddings)
     }
 
-    /// Multimodal RoPE positions (when the LLM uses them) and DeepStack rows (when the media
-    /// carry any) of a prompt's ids.
-    public func promptExtras(ids: [Int32], images: [ImageEmbedding]) throws -> (positions: TokenPositions?, injection: LayerInjection?) {
+    /// Multimodal RoPE positions (when the LLM uses them), DeepStack rows (when the media carry
+    /// any) and the runs of image tokens that attend both ways (when the family reads them so)
+    /// of a prompt's ids.
+    public func promptExtras(ids: [Int32], images: [ImageEmbedding]) throws
+        -> (positions: TokenPositions?, injection: LayerInjection?, bidirectional: [Range<Int>]) {
         let positions = language.decoder.config.mropeAxes == nil ? nil
             : try PromptPositions.build(ids: ids, imageToken: config.imageTokenID, videoToken: config.videoTokenID, media: images)
         let injection = try PromptPositions.injection(ids: ids, imageToken: config.imageTokenID, videoToken: config.videoTokenID, media: images)
-        return (positions, injection)
+        let bidirectional = family.imageTokensAttendBothWays ? PromptPositions.runs(of: config.imageTokenID, in: ids) : []
+        return (positions, injection, bidirectional)
     }
 
     private func splice(_ images: [ImageEmbedding], at positions: [Int], into embeddings: inout [Float], width d: Int) throws {

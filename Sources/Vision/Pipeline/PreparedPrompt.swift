@@ -12,6 +12,9 @@ public struct PreparedPrompt: Sendable {
     /// rows added inside the LLM (DeepStack); nil for other models.
     public var positions: TokenPositions?
     public var injection: LayerInjection?
+    /// Runs of prompt positions that attend to each other both ways (Gemma 3: each image's
+    /// soft tokens); empty for other models.
+    public var bidirectional: [Range<Int>] = []
     /// Visual tokens without any reducer, and those the LLM reads.
     public var visualBefore = 0
     public var visualAfter = 0

@@ -44,6 +44,20 @@ enum PromptPositions {
         return TokenPositions(temporal: t, height: h, width: w, next: maximum + 1)
     }
 
+    /// The maximal runs of consecutive `token` in `ids` (transformers' image groups: each
+    /// contiguous run of image tokens is one group).
+    static func runs(of token: Int32, in ids: [Int32]) -> [Range<Int>] {
+        var runs: [Range<Int>] = []
+        var i = 0
+        while i < ids.count {
+            guard ids[i] == token else { i += 1; continue }
+            let start = i
+            while i < ids.count && ids[i] == token { i += 1 }
+            runs.append(start..<i)
+        }
+        return runs
+    }
+
     /// DeepStack rows for the prompt: the media's companion rows at their visual positions
     /// (images at the image tokens, videos at the video tokens, each in order). nil when no
     /// media has any.

@@ -126,7 +126,7 @@ public final class VLMPipeline: @unchecked Sendable {
         prepared.encodeSeconds = ProcessStats.now - t0 - prepared.reduceSeconds
         let prompted = try self.prepare(prompt, embedded: embeddings, options: options)
         (prepared.ids, prepared.embeddings, prepared.visualSpan) = (prompted.ids, prompted.embeddings, prompted.visualSpan)
-        (prepared.positions, prepared.injection) = (prompted.positions, prompted.injection)
+        (prepared.positions, prepared.injection, prepared.bidirectional) = (prompted.positions, prompted.injection, prompted.bidirectional)
         prepared.reducer = reduction?.name ?? "none"
         return prepared
     }
@@ -140,7 +140,7 @@ public final class VLMPipeline: @unchecked Sendable {
         var prepared = PreparedPrompt(ids: [], embeddings: [])
         (prepared.ids, prepared.embeddings) = try self.prompt(prompt, media: embedded, options: options)
         prepared.visualSpan = visualSpan(prepared.ids)
-        (prepared.positions, prepared.injection) = try model.promptExtras(ids: prepared.ids, images: embedded)
+        (prepared.positions, prepared.injection, prepared.bidirectional) = try model.promptExtras(ids: prepared.ids, images: embedded)
         prepared.visualBefore = embedded.reduce(0) { $0 + $1.visualBefore }
         prepared.visualAfter = embedded.reduce(0) { $0 + $1.count }
         return prepared
@@ -188,6 +188,7 @@ public final class VLMPipeline: @unchecked Sendable {
         let generator = TextGenerator(model: decoder, tokenizer: model.language.tokenizer)
         let result = try generator.generate(promptTokens: prepared.ids, promptEmbeddings: prepared.embeddings, cache: cache,
                                             positions: prepared.positions, injection: prepared.injection,
+                                            bidirectional: prepared.bidirectional,
                                             options: options.generation, isCancelled: isCancelled, onText: onText)
         return (result, warnings)
     }
