@@ -8,7 +8,7 @@ import PackageDescription
 /// The main package, by the identity SwiftPM gives a path dependency: its folder's name.
 let vlm = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().lastPathComponent.lowercased()
 
-let targets = ["FuzzGGUF", "FuzzSafetensors", "FuzzTokenizerJSON", "FuzzChatTemplate", "FuzzImage", "FuzzModelConfig", "FuzzVideo"]
+let targets = ["FuzzGGUF", "FuzzSafetensors", "FuzzTokenizerJSON", "FuzzChatTemplate", "FuzzImage", "FuzzModelConfig", "FuzzVideo", "FuzzChatRequest"]
 
 let package = Package(
     name: "vlm-fuzz",

@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-TARGETS=(FuzzGGUF FuzzSafetensors FuzzTokenizerJSON FuzzChatTemplate FuzzImage FuzzModelConfig FuzzVideo)
+TARGETS=(FuzzGGUF FuzzSafetensors FuzzTokenizerJSON FuzzChatTemplate FuzzImage FuzzModelConfig FuzzVideo FuzzChatRequest)
 [ $# -eq 2 ] || { sed -n '2,8p' "$0"; exit 2; }
 what=$1; seconds=$2
 if [ "$what" = all ]; then set -- "${TARGETS[@]}"; else set -- "$what"; fi

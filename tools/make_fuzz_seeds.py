@@ -58,6 +58,27 @@ def safetensors_seed(d):
         f.write(struct.pack("<Q", len(head)) + head + blob)
 
 
+def chat_request_seeds(d):
+    """Request bodies as OpenAI clients send them: text, an image as a data: URL with vlm's
+    reducer fields, a video and a multi-turn conversation with the other option fields."""
+    import base64
+    png = base64.b64encode(open(os.path.join(ROOT, "Samples", "tiny.png"), "rb").read()).decode()
+    seeds = {
+        "text.json": {"model": "vlm", "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello"}],
+                      "max_tokens": 8, "temperature": 0.7, "top_p": 0.9, "seed": 3, "stop": ["\n"]},
+        "image.json": {"messages": [{"role": "user", "content": [
+            {"type": "image_url", "image_url": {"url": "data:image/png;base64," + png}}, {"type": "text", "text": "What is this?"}]}],
+            "reducer": "divprune", "keep_ratio": 0.25, "stream": True, "reducer_opt": {"layer": 2}},
+        "video.json": {"messages": [{"role": "user", "content": [{"type": "video_url", "video_url": {"url": "clip.mp4"}},
+                                                                 {"type": "text", "text": "what happens?"}]},
+                                    {"role": "assistant", "content": "A ball."}, {"role": "user", "content": "And then?"}],
+                       "frames": 4, "kv_cache": "q8", "reducer": "dycoke", "reducer_opt": ["k=1"]},
+    }
+    for name, body in seeds.items():
+        with open(os.path.join(d, name), "w") as f:
+            f.write(json.dumps(body))
+
+
 def main():
     gguf_seed(target("FuzzGGUF"))
     safetensors_seed(target("FuzzSafetensors"))
@@ -71,7 +92,9 @@ def main():
     copy("FuzzModelConfig", *[f"Tests/VisionTests/Fixtures/vlms/{m}/config.json"
                               for m in ("qwen3_vl", "qwen2_5_vl", "llava_onevision", "smolvlm", "llava")])
     copy("FuzzVideo", "Tests/VideoTests/Fixtures/colors.mp4", "Tests/VideoTests/Fixtures/colors.webm",
-         "Tests/VideoTests/Fixtures/corrupt-tail.mp4", "Samples/rotated.mp4")
+         "Tests/VideoTests/Fixtures/corrupt-tail.mp4", "Samples/rotated.mp4",
+         "Tests/VideoTests/Fixtures/fuzz-unknown-codec.webm")   # a finding, kept as a seed
+    chat_request_seeds(target("FuzzChatRequest"))
     total = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(OUT) for f in fs)
     print(f"{OUT}: {total / 1024:.0f} KB")
 

@@ -262,15 +262,10 @@ final class ChatService: @unchecked Sendable {
 
     func materialize(_ media: ChatRequest.Media?) async throws -> MediaFile? {
         guard let media else { return nil }
-        let url: String
-        switch media { case .image(let r), .video(let r): url = r.url }
-        if url.hasPrefix("data:") {
-            guard let comma = url.firstIndex(of: ","), url[..<comma].hasSuffix(";base64"),
-                  let data = Data(base64Encoded: String(url[url.index(after: comma)...]), options: .ignoreUnknownCharacters) else {
-                throw VLMError.badInput("a data: URL must be base64 (data:TYPE;base64,...)")
-            }
-            return try temporaryFile(data)
-        }
+        let reference: ChatRequest.URLReference
+        switch media { case .image(let r), .video(let r): reference = r }
+        if let data = try reference.inlineData() { return try temporaryFile(data) }
+        let url = reference.url
         if url.hasPrefix("http://") || url.hasPrefix("https://") {
             guard allowRemote, let u = URL(string: url) else { throw VLMError.badInput("remote media URLs are disabled (start the server with --allow-remote-media)") }
             let (data, response) = try await URLSession.shared.data(from: u)

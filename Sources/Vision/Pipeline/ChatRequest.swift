@@ -1,6 +1,5 @@
 import Foundation
 import Prune
-import Vision
 import VLMRuntime
 
 /// One OpenAI-style chat completion request: the conversation for the chat template (every
@@ -8,22 +7,37 @@ import VLMRuntime
 /// transformers' processors rewrite `image_url`), the media those parts stand for, in order,
 /// and the options (OpenAI's plus vlm's extra body fields: reducer, keep, keep_ratio,
 /// reducer_opt, kv_cache, frames, fps).
-struct ChatRequest {
-    enum Media { case image(URLReference), video(URLReference) }
-    struct URLReference { let url: String }
+/// In the library, not the server, so that it can be fuzzed (fuzz/FuzzChatRequest) and tested
+/// apart from HTTP: it parses untrusted bytes.
+public struct ChatRequest {
+    public enum Media { case image(URLReference), video(URLReference) }
+    public struct URLReference {
+        public let url: String
+
+        /// The bytes of a `data:TYPE;base64,...` URL; nil for any other URL. Throws on a data:
+        /// URL that is not base64.
+        public func inlineData() throws -> Data? {
+            guard url.hasPrefix("data:") else { return nil }
+            guard let comma = url.firstIndex(of: ","), url[..<comma].hasSuffix(";base64"),
+                  let data = Data(base64Encoded: String(url[url.index(after: comma)...]), options: .ignoreUnknownCharacters) else {
+                throw VLMError.badInput("a data: URL must be base64 (data:TYPE;base64,...)")
+            }
+            return data
+        }
+    }
 
     /// Images and videos one request may carry.
-    static let maxMedia = 8
+    public static let maxMedia = 8
 
-    var conversation: [ChatMessage]
-    var media: [Media]
+    public var conversation: [ChatMessage]
+    public var media: [Media]
     /// The last user message's text, for the result record.
-    var text: String
-    var stream: Bool
+    public var text: String
+    public var stream: Bool
 
-    struct Invalid: Error { let message: String }
+    public struct Invalid: Error { public let message: String }
 
-    init(json data: Data) throws {
+    public init(json data: Data) throws {
         // Parsed with JSON's types kept apart and members in order, as the template needs them
         // (Foundation on Linux would read a JSON 1 as a value that also casts to Bool).
         guard case .dict(let fields)? = try? JinjaValue.parseJSON(String(decoding: data, as: UTF8.self)) else {
@@ -105,7 +119,7 @@ struct ChatRequest {
     /// server's budget (`--keep`/`--keep-ratio`) stays unless the request gives its own, or the
     /// new reducer sizes itself or is `none`. A request's `keep` replaces a default
     /// `keep_ratio` and the other way round; `frames` and `fps` likewise.
-    func options(over defaults: PipelineOptions) throws -> PipelineOptions {
+    public func options(over defaults: PipelineOptions) throws -> PipelineOptions {
         var o = defaults
         func number(_ key: String) throws -> Double? {
             switch fields[key] {
