@@ -9,8 +9,8 @@ final class AttentionTests: XCTestCase {
     }
 
     /// out[t, h] = softmax over visible j of (q[t,h] . k[j,kvh] * scale) applied to v. Visible,
-    /// as transformers builds its masks: (causal and inside the window) or (query and key in the
-    /// same bidirectional run).
+    /// as transformers 5.23 builds Gemma 3's masks: (causal or query and key in the same
+    /// bidirectional run) and inside the window.
     func naive(shape s: KVCacheShape, k: [Float], v: [Float], q: [Float], tokens: Int, cached: Int,
                scale: Float, window: Int?, runs: [Range<Int>] = []) -> [Float] {
         var out = [Float](repeating: 0, count: tokens * s.queryWidth)
@@ -20,7 +20,7 @@ final class AttentionTests: XCTestCase {
         for t in 0..<tokens {
             let pos = first + t
             let visible = (0..<cached).filter { j in
-                (j <= pos && (window.map { pos - j < $0 } ?? true)) || (run(pos) != nil && run(pos) == run(j))
+                (j <= pos || (run(pos) != nil && run(pos) == run(j))) && (window.map { pos - j < $0 } ?? true)
             }
             for h in 0..<s.heads {
                 let kvh = h / group
@@ -64,7 +64,7 @@ final class AttentionTests: XCTestCase {
     }
 
     /// Gemma 3's image tokens: runs of the call's rows that see each other both ways, with and
-    /// without a sliding window shorter than a run (the union of the two masks), on the blocked
+    /// without a sliding window shorter than a run (which still cuts its earlier keys), on the blocked
     /// prefill path (runs across its 128-row chunks), the few-row path, and every cache type
     /// (the packed ones serve a call's own rows exact, so they match the reference as closely).
     func testBidirectionalRunsMatchNaive() throws {

@@ -2,11 +2,11 @@
 ///
 /// Causal by default: a query sees every key up to its own position. `window` limits how far
 /// back it sees (sliding-window layers). `bidirectional` names runs of the call's own rows
-/// (relative to its first query) whose queries also see every key of their run, later ones
-/// included: Gemma 3 reads each image's soft tokens this way (transformers'
-/// `token_type_ids_mask_function`, OR-ed with the causal and sliding masks; llama.cpp decodes
-/// the image chunk with causal attention off). A run's keys must be appended in the same
-/// call as its queries.
+/// (relative to its first query) whose queries also see the later keys of their run: Gemma 3
+/// reads each image's soft tokens this way. As transformers 5.23 composes it
+/// (gemma3 `create_causal_mask_mapping`): global layers OR(causal, same run); sliding layers
+/// AND(window, OR(causal, same run)), so the window still cuts a run's earlier keys. A run's
+/// keys must be appended in the same call as its queries.
 public struct AttentionMask: Sendable, Equatable {
     public var window: Int?
     public var bidirectional: [Range<Int>]
@@ -21,15 +21,13 @@ public struct AttentionMask: Sendable, Equatable {
     public var isUnlimitedCausal: Bool { window == nil && bidirectional.isEmpty }
 
     /// The keys query row t of a call with `tokens` rows after `cached - tokens` earlier ones may
-    /// see: [lo, hi) in cache positions. One range: the sliding range [q - window + 1, q] and
-    /// the query's run both hold q, so their union is contiguous.
+    /// see: [lo, hi) in cache positions. One range: the run only moves `hi` to its end.
     @inline(__always)
     public func visibleRange(cached: Int, tokens: Int, t: Int) -> (Int, Int) {
         let first = cached - tokens, position = first + t
-        var lo = window.map { max(0, position - $0 + 1) } ?? 0
+        let lo = window.map { max(0, position - $0 + 1) } ?? 0
         var hi = position + 1
         if !bidirectional.isEmpty, let run = bidirectional.first(where: { $0.contains(t) }) {
-            lo = min(lo, first + run.lowerBound)
             hi = max(hi, first + run.upperBound)
         }
         return (lo, hi)
