@@ -66,11 +66,12 @@ def train_byte_level_bpe(corpus, specials, vocab_size):
     return tok
 
 
-def save_fast_tokenizer(tok, directory, bos_token, eos_token):
+def save_fast_tokenizer(tok, directory, bos_token, eos_token, pad_token="<|endoftext|>", unk_token=None, **extra):
     """Saves `tok` as a transformers fast tokenizer, recording add_bos_token explicitly in
-    tokenizer_config.json: it is what the Swift loader reads."""
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=bos_token, eos_token=eos_token, unk_token=None,
-                                   pad_token="<|endoftext|>")
+    tokenizer_config.json: it is what the Swift loader reads. `extra` goes to the tokenizer as it is
+    (Gemma 3: extra_special_tokens, the boi / eoi / image tokens its processor reads)."""
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=bos_token, eos_token=eos_token, unk_token=unk_token,
+                                   pad_token=pad_token, **extra)
     fast.add_bos_token = bos_token is not None
     fast.save_pretrained(directory)
     path = os.path.join(directory, "tokenizer_config.json")

@@ -111,14 +111,16 @@ def saved_names(model, directory):
     return mapping
 
 
-def load_weights(model, mapping, knobs):
+def load_weights(model, mapping, knobs, spec=None):
     """Generates every saved tensor, loads them (strict; the tied lm_head takes the embedding) and
-    returns the weights.json entries."""
+    returns the weights.json entries. `spec` is the scale rule (default tensor_spec; Gemma 3 has its
+    own, tools/gemma3_vlm_models.py)."""
     import torch
+    spec = spec or tensor_spec
     entries, state = [], {}
     for key in sorted(mapping):
         shape = tuple(model.get_parameter(mapping[key]).shape)
-        offset, scale, dtype = tensor_spec(key, shape, knobs)
+        offset, scale, dtype = spec(key, shape, knobs)
         values, total, abs_total = generate(key, shape, offset, scale)
         state[mapping[key]] = torch.from_numpy(values)
         entries.append({"name": key, "module": mapping[key], "shape": list(shape), "dtype": dtype,

@@ -11,6 +11,7 @@ enum VLMFamilyRegistry {
         Idefics3Family.self,
         Qwen2_5_VLFamily.self,
         Qwen3VLFamily.self,
+        Gemma3VLFamily.self,
     ]
 
     /// The family that reads `json`, if any.

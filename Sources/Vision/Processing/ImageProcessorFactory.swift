@@ -93,12 +93,19 @@ public enum ImageProcessorFactory {
             let tile = size("max_image_size")["longest_edge"] ?? 364
             return Idefics3Processor(longestEdge: longest, tileSize: tile, splitting: j["do_image_splitting"] as? Bool ?? true,
                                      filter: try filter(.lanczos), normalization: normalization(.imageNetStandard))
+        case "Gemma3ImageProcessor":
+            // Pan-and-scan (extra crops of wide images, each framed in the prompt) is not built yet.
+            if j["do_pan_and_scan"] as? Bool == true {
+                throw VLMError.unsupported("\(source): do_pan_and_scan is not implemented (set it to false to read the image whole)")
+            }
+            return ResizeCropProcessor(resize: resize(.fixed(height: 896, width: 896)), crop: nil, filter: try filter(.bilinear),
+                                       normalization: normalization(.imageNetStandard))
         case "Qwen2VLImageProcessor":
             // transformers' class defaults; Qwen3-VL checkpoints set patch 16 and mean = std = 0.5.
             return try QwenVLProcessor.make(json: j, source: source, defaults: (patch: 14, merge: 2, min: 56 * 56, max: 28 * 28 * 1280),
                                             filter: try filter(.bicubic), normalization: normalization(.openAICLIP), video: video)
         default:
-            throw VLMError.unsupported("\(source): image processor '\(type)' (supported: CLIP, Siglip, Bit, LlavaNext, LlavaOnevision, Idefics3, SmolVLM, Qwen2VL)")
+            throw VLMError.unsupported("\(source): image processor '\(type)' (supported: CLIP, Siglip, Bit, LlavaNext, LlavaOnevision, Idefics3, SmolVLM, Qwen2VL, Gemma3)")
         }
     }
 }
