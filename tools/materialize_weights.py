@@ -1,13 +1,14 @@
 """Turns a generated-weights fixture (a model directory whose weights.json lists each tensor's
 generator parameters instead of its values: Tests/VisionTests/Fixtures/vlms/qwen2_5_vl,
-qwen3_vl) into a loadable model directory: the fixture's files plus model.safetensors.
+qwen3_vl, gemma3) into a loadable model directory: the fixture's files plus model.safetensors.
 
     .venv/bin/python tools/materialize_weights.py Tests/VisionTests/Fixtures/vlms/qwen2_5_vl /tmp/qwen25
 
-The values are the ones tools/make_qwen_vl_fixtures.py gave transformers and the Swift tests
-(GeneratedWeights.swift) generate, by tools/qwen_vl_weights.py's generator: value = offset + scale *
-(((splitmix64(fnv1a64(name) + i) >> 56) - 128) / 128), stored as the tensor's dtype (BF16 or F32;
-every value is exact in BF16), each tensor's sums checked against weights.json exactly.
+The values are the ones tools/make_qwen_vl_fixtures.py (and make_gemma3_fixtures.py) gave
+transformers and the Swift tests (GeneratedWeights.swift) generate, by tools/qwen_vl_weights.py's
+generator: value = offset + scale * (((splitmix64(fnv1a64(name) + i) >> 56) - 128) / 128), stored
+as the tensor's dtype (BF16 or F32; every BF16 value is exact), each tensor's sums checked against
+weights.json exactly.
 Needs numpy only.
 """
 import json

@@ -98,7 +98,7 @@ final class VLMFamilyParityTests: XCTestCase {
         XCTAssertFalse(VLMConfig.supportedModelTypes.isEmpty)
         // Families whose fixtures generate their weights (real widths) have their own cases (QwenVLParityTests).
         for name in VLMConfig.supportedModelTypes where !FamilyFixtures.isGenerated(name) { try check(name) }
-        XCTAssertEqual(VLMConfig.supportedModelTypes.filter(FamilyFixtures.isGenerated).sorted(), QwenVLParityTests.families.sorted())
+        XCTAssertEqual(VLMConfig.supportedModelTypes.filter(FamilyFixtures.isGenerated).sorted(), (QwenVLParityTests.families + Gemma3VLParityTests.families).sorted())
     }
 
     /// The checkpoint's own chat template decides the prompt (issue 17): a LLaVA-OneVision model

@@ -58,8 +58,11 @@ public enum HFDecoderLoader {
             rmsNormEps: optFloat("rms_norm_eps") ?? 1e-6, activation: activation,
             ropeTheta: ropeTheta(family == .gemma3 ? "full_attention" : nil) ?? (family == .gemma3 ? 1_000_000 : 10000),
             ropeLayout: .splitHalf)
-        if let type = ropeParameters?["rope_type"] as? String ?? ropeParameters?["type"] as? String, type == "linear",
-           let factor = (ropeParameters?["factor"] as? NSNumber)?.floatValue {
+        // Gemma 3's linear scaling (factor 8 on gemma-3-4b and up) is on the global layers' RoPE,
+        // nested under "full_attention" in transformers 5; the sliding layers' RoPE is unscaled.
+        let scaledRope = family == .gemma3 ? (ropeParameters?["full_attention"] as? [String: Any] ?? ropeParameters) : ropeParameters
+        if let type = scaledRope?["rope_type"] as? String ?? scaledRope?["type"] as? String, type == "linear",
+           let factor = (scaledRope?["factor"] as? NSNumber)?.floatValue {
             c.ropeScaling = factor
         }
         if let sections = (ropeParameters?["mrope_section"] as? [NSNumber])?.map(\.intValue) {
