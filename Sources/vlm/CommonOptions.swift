@@ -8,6 +8,9 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "Model: a .gguf file, a model directory, or an installed name (see `vlm models`).")
     var model: String?
 
+    @Option(help: "A llama.cpp mmproj GGUF (vision tower and projector) for a GGUF --model (see `vlm models`).")
+    var mmproj: String?
+
     @Option(help: "KV cache storage: f32, f16, q8, q4, kivi2 or vidkv.")
     var kvCache: String = "f16"
 

@@ -28,7 +28,7 @@ struct LogitsCommand: ParsableCommand {
         try CommandRunner.run(json: false) {
             common.applyThreads()
             let path = try ModelLocator.resolve(common.model, default: media != nil ? ModelLocator.defaultVisionModelName : ModelLocator.defaultModelName)
-            if media != nil || (ModelLocator.isDirectory(path) && VLMConfig.isVisionLanguageModel(directory: path)) {
+            if media != nil || common.mmproj != nil || (ModelLocator.isDirectory(path) && VLMConfig.isVisionLanguageModel(directory: path)) {
                 let runner = try VisionRunner(common: common)
                 var options = common.pipelineOptions
                 options.raw = raw

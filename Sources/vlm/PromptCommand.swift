@@ -82,7 +82,7 @@ struct PromptCommand: ParsableCommand {
 
     private func renderForModel(_ context: TemplateContext) throws {
         let path = try ModelLocator.resolve(common.model, default: media.isEmpty ? ModelLocator.defaultModelName : ModelLocator.defaultVisionModelName)
-        guard ModelLocator.isDirectory(path), VLMConfig.isVisionLanguageModel(directory: path) else {
+        guard common.mmproj != nil || (ModelLocator.isDirectory(path) && VLMConfig.isVisionLanguageModel(directory: path)) else {
             guard media.isEmpty else { throw VLMError.usage("media need a vision-language model (--model DIR)") }
             let lm = try LanguageModel.load(path: path)
             if let w = lm.templateWarning { Log.warn(w) }

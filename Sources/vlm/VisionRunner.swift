@@ -14,10 +14,18 @@ final class VisionRunner {
     init(common: CommonOptions) throws {
         let start = ProcessStats.now
         let path = try ModelLocator.resolve(common.model, default: ModelLocator.defaultVisionModelName)
-        guard ModelLocator.isDirectory(path), VLMConfig.isVisionLanguageModel(directory: path) else {
-            throw VLMError.usage("model '\(common.model ?? path)' has no vision encoder; images need a vision-language model directory (--model DIR; see `vlm models`)")
+        if let mmproj = common.mmproj {
+            guard ModelLocator.fileExists(mmproj) else { throw VLMError.badInput("--mmproj \(mmproj): no such file") }
+            guard !ModelLocator.isDirectory(path) else { throw VLMError.usage("--mmproj goes with a GGUF language model (--model FILE.gguf), not the directory \(path)") }
+            pipeline = VLMPipeline(model: try VisionLanguageModel(model: path, mmproj: mmproj))
+        } else {
+            guard ModelLocator.isDirectory(path), VLMConfig.isVisionLanguageModel(directory: path) else {
+                let beside = ModelLocator.isDirectory(path) ? [] : GGUFPair.mmprojFiles(besideModel: path)
+                let hint = beside.isEmpty ? "" : "; its folder has \(beside.map { ($0 as NSString).lastPathComponent }.joined(separator: ", ")): add --mmproj FILE"
+                throw VLMError.usage("model '\(common.model ?? path)' has no vision encoder; images need a vision-language model directory or a GGUF with --mmproj (see `vlm models`)\(hint)")
+            }
+            pipeline = try VLMPipeline(directory: path)
         }
-        pipeline = try VLMPipeline(directory: path)
         loadSeconds = ProcessStats.now - start
         if let warning = pipeline.model.chatTemplate.warning { Log.warn(warning) }
     }

@@ -1,17 +1,17 @@
 import Foundation
-@testable import VLMRuntime
+import VLMRuntime
 
 /// A minimal GGUF writer for tests: builds a file in memory from metadata and tensors, and
 /// records where each header field landed so hostile-input tests can corrupt exactly one.
-struct GGUFWriter {
+public struct GGUFWriter {
     /// A metadata value with its exact GGUF wire type.
-    indirect enum Value {
+    public indirect enum Value {
         case u8(UInt8), i8(Int8), u16(UInt16), i16(Int16), u32(UInt32), i32(Int32)
         case f32(Float), bool(Bool), string(String), u64(UInt64), i64(Int64), f64(Double)
         /// GGUF arrays are homogeneous: `elementType` is written once, then each element's payload.
         case array(elementType: UInt32, [Value])
 
-        var typeID: UInt32 {
+        public var typeID: UInt32 {
             switch self {
             case .u8: return 0; case .i8: return 1; case .u16: return 2; case .i16: return 3
             case .u32: return 4; case .i32: return 5; case .f32: return 6; case .bool: return 7
@@ -21,30 +21,32 @@ struct GGUFWriter {
         }
     }
 
-    struct Tensor {
-        var name: String
-        var shape: [UInt64]     // ne0 first
-        var type: UInt32        // ggml type id
-        var data: [UInt8]
+    public struct Tensor {
+        public var name: String
+        public var shape: [UInt64]     // ne0 first
+        public var type: UInt32        // ggml type id
+        public var data: [UInt8]
     }
 
-    var version: UInt32 = 3
-    var metadata: [(String, Value)] = []
-    var tensors: [Tensor] = []
+    public init() {}
+
+    public var version: UInt32 = 3
+    public var metadata: [(String, Value)] = []
+    public var tensors: [Tensor] = []
     /// Alignment used to place tensor data; written as general.alignment only if in `metadata`.
-    var alignment = 32
+    public var alignment = 32
 
     /// Byte offsets of header fields, keyed "tensorCount", "kvCount", "kv.<key>" (the key's
     /// length field), "kv.<key>.type", "kv.<key>.value", "tensor.<name>" (the name's length
     /// field), "tensor.<name>.nDims", ".dims", ".type", ".offset", and "data" (data section start).
-    private(set) var fields: [String: Int] = [:]
+    public private(set) var fields: [String: Int] = [:]
 
-    mutating func add(_ key: String, _ value: Value) { metadata.append((key, value)) }
-    mutating func add(tensor name: String, shape: [Int], type: GGMLType, data: [UInt8]) {
+    public mutating func add(_ key: String, _ value: Value) { metadata.append((key, value)) }
+    public mutating func add(tensor name: String, shape: [Int], type: GGMLType, data: [UInt8]) {
         tensors.append(Tensor(name: name, shape: shape.map(UInt64.init), type: type.rawValue, data: data))
     }
 
-    mutating func bytes() -> [UInt8] {
+    public mutating func bytes() -> [UInt8] {
         var out: [UInt8] = []
         func put<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
         func putString(_ s: String) { put(UInt64(s.utf8.count)); out.append(contentsOf: Array(s.utf8)) }
@@ -103,13 +105,13 @@ struct GGUFWriter {
 }
 
 /// Writes bytes to a fresh temporary file and removes it when the scope ends.
-final class TempFile {
-    let path: String
-    init(_ bytes: [UInt8], name: String = "test") {
+public final class TempFile {
+    public let path: String
+    public init(_ bytes: [UInt8], name: String = "test") {
         path = NSTemporaryDirectory() + "vlm-\(name)-\(UUID().uuidString).gguf"
         write(bytes)
     }
-    func write(_ bytes: [UInt8]) {
+    public func write(_ bytes: [UInt8]) {
         _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
     }
     deinit { try? FileManager.default.removeItem(atPath: path) }
@@ -117,10 +119,45 @@ final class TempFile {
 
 extension Array where Element == UInt8 {
     /// Overwrites bytes at `offset` with the little-endian bytes of `value`.
-    mutating func patch<T: FixedWidthInteger>(_ offset: Int, _ value: T) {
+    public mutating func patch<T: FixedWidthInteger>(_ offset: Int, _ value: T) {
         Swift.withUnsafeBytes(of: value.littleEndian) { for (i, b) in $0.enumerated() { self[offset + i] = b } }
     }
 }
 
 /// Raw little-endian bytes of float values, f16 values, etc., for tensor payloads.
-func rawBytes<T>(_ values: [T]) -> [UInt8] { values.withUnsafeBytes { Array($0) } }
+public func rawBytes<T>(_ values: [T]) -> [UInt8] { values.withUnsafeBytes { Array($0) } }
+
+extension GGUFWriter {
+    /// A writer holding everything `file` holds (metadata with its values' kinds, tensors with
+    /// their bytes), to be changed and written again: hostile variants of a real file.
+    public init(copying file: GGUFFile) {
+        self.init()
+        for (key, value) in file.metadata.sorted(by: { $0.key < $1.key }) {
+            if let v = Self.value(value) { add(key, v) }
+        }
+        for t in file.tensors {
+            let bytes = Array(UnsafeRawBufferPointer(start: file.data(of: t), count: t.byteCount))
+            add(tensor: t.name, shape: t.shape, type: t.type, data: bytes)
+        }
+    }
+
+    static func value(_ v: GGUFValue) -> Value? {
+        switch v {
+        case .int(let x): return .i64(x)
+        case .float(let x): return .f32(Float(x))
+        case .bool(let x): return .bool(x)
+        case .string(let s): return .string(s)
+        case .intArray(let a): return .array(elementType: 11, a.map { .i64($0) })
+        case .floatArray(let a): return .array(elementType: 6, a.map { .f32(Float($0)) })
+        case .boolArray(let a): return .array(elementType: 7, a.map { .bool($0) })
+        case .stringArray(let a): return .array(elementType: 8, a.map { .string($0) })
+        case .arrayOfArrays: return nil
+        }
+    }
+
+    /// Replaces (or adds) metadata `key`.
+    public mutating func set(_ key: String, _ value: Value) {
+        metadata.removeAll { $0.0 == key }
+        add(key, value)
+    }
+}

@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 @testable import VLMRuntime
 
 /// Corrupted and hostile GGUF headers: every one must be refused with `VLMError.badInput`

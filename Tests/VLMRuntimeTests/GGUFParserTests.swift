@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 @testable import VLMRuntime
 
 /// A small GGUF built in memory by `GGUFWriter`: every metadata value type, tensors of several

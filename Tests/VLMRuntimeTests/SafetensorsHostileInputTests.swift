@@ -109,10 +109,10 @@ final class SafetensorsHostileInputTests: XCTestCase {
         _ = try file(#"{"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]}}"#, data: valueBytes, name: "a.safetensors")
         let index = dir.appendingPathComponent("model.safetensors.index.json")
         try Data(#"{"weight_map":{"w":"../a.safetensors"}}"#.utf8).write(to: index)
-        XCTAssertThrowsError(try SafetensorsCheckpoint(directory: dir.path)) { XCTAssertEqual(($0 as? VLMError)?.exitCode, 3) }
+        XCTAssertThrowsError(try TensorCheckpoint(directory: dir.path)) { XCTAssertEqual(($0 as? VLMError)?.exitCode, 3) }
         try Data(#"{"weight_map":{"v":"a.safetensors"}}"#.utf8).write(to: index)
-        XCTAssertThrowsError(try SafetensorsCheckpoint(directory: dir.path)) { XCTAssertEqual(($0 as? VLMError)?.exitCode, 3) }
+        XCTAssertThrowsError(try TensorCheckpoint(directory: dir.path)) { XCTAssertEqual(($0 as? VLMError)?.exitCode, 3) }
         try Data(#"{"weight_map":{"w":"a.safetensors"}}"#.utf8).write(to: index)
-        XCTAssertEqual(try SafetensorsCheckpoint(directory: dir.path).floats(named: "w"), Self.values)
+        XCTAssertEqual(try TensorCheckpoint(directory: dir.path).floats(named: "w"), Self.values)
     }
 }

@@ -28,7 +28,7 @@ final class DINOv2FocusTests: XCTestCase {
         let dir = try modelDirectory()
         let reference = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: Self.here.appendingPathComponent("Fixtures/dinov2_focus_reference.json")))
         let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/config.json"))) as! [String: Any]
-        let encoder = try ViTEncoder(checkpoint: try SafetensorsCheckpoint(directory: dir), visionConfig: config, prefix: "")
+        let encoder = try ViTEncoder(checkpoint: try TensorCheckpoint(directory: dir), visionConfig: config, prefix: "")
         let processor = try ImageProcessorFactory.load(directory: dir)
         for (name, expected) in reference.images.sorted(by: { $0.key < $1.key }) {
             let image = try ImageLoader.load(path: Self.here.appendingPathComponent("../../Samples/" + name).standardized.path)

@@ -31,7 +31,7 @@ final class EncoderParityTests: XCTestCase {
         let dir = Self.fixtures + "/" + name
         let e = try JSONDecoder().decode(Expected.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/expected.json")))
         let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/config.json"))) as! [String: Any]
-        let encoder = try ViTEncoder(checkpoint: try SafetensorsCheckpoint(directory: dir), visionConfig: config, prefix: "")
+        let encoder = try ViTEncoder(checkpoint: try TensorCheckpoint(directory: dir), visionConfig: config, prefix: "")
         let pixels = PixelBatch(data: e.pixels, count: 1, height: e.pixels_shape[2], width: e.pixels_shape[3])
         var worst: Float = 0
         for (layer, reference) in e.hidden_states.enumerated() {
@@ -66,7 +66,7 @@ final class EncoderParityTests: XCTestCase {
     func testWrongImageSizeIsRefused() throws {
         let dir = Self.fixtures + "/clip"
         let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/config.json"))) as! [String: Any]
-        let encoder = try ViTEncoder(checkpoint: try SafetensorsCheckpoint(directory: dir), visionConfig: config, prefix: "")
+        let encoder = try ViTEncoder(checkpoint: try TensorCheckpoint(directory: dir), visionConfig: config, prefix: "")
         let pixels = PixelBatch(data: [Float](repeating: 0, count: 3 * 28 * 28), count: 1, height: 28, width: 28)
         XCTAssertThrowsError(try encoder.encode(pixels, index: 0, request: EncoderRequest()))
     }

@@ -35,7 +35,7 @@ final class QwenVLCheckpointLayoutTests: XCTestCase {
                 name == embedding ? [rename(name), "lm_head.weight"] : [rename(name)]
             }
             defer { GeneratedWeights.remove(dir) }
-            let names = try SafetensorsCheckpoint(directory: dir).tensorNames
+            let names = try TensorCheckpoint(directory: dir).tensorNames
             XCTAssertTrue(names.contains("lm_head.weight"), family)
             XCTAssertFalse(names.contains(embedding), "\(family): the layout was not changed")
 

@@ -6,7 +6,7 @@ import Foundation
 public enum HFDecoderLoader {
     public static func load(directory: String) throws -> DecoderModel {
         let config = try loadConfig(directory: directory)
-        let checkpoint = try SafetensorsCheckpoint(directory: directory)
+        let checkpoint = try TensorCheckpoint(directory: directory)
         return try load(config: config, checkpoint: checkpoint, prefix: "model.")
     }
 
@@ -97,7 +97,7 @@ public enum HFDecoderLoader {
 
     /// Loads the decoder tensors named `<prefix>layers.N...` (prefix "model." for a causal LM,
     /// "model.language_model." or "language_model.model." inside a VLM).
-    public static func load(config: DecoderConfig, checkpoint ck: SafetensorsCheckpoint, prefix: String,
+    public static func load(config: DecoderConfig, checkpoint ck: TensorCheckpoint, prefix: String,
                             lmHeadName: String = "lm_head.weight") throws -> DecoderModel {
         try config.validate()
         let names = DecoderTensorNames.huggingFace(prefix: prefix, lmHead: lmHeadName, sandwichNorms: config.hasSandwichNorms)

@@ -110,6 +110,11 @@ public final class SafetensorsFile {
                             data: file.base + t.offset, owner: file)
     }
 
+    /// A tensor as a checkpoint entry, read in place.
+    func entry(named name: String) -> TensorCheckpoint.Entry? {
+        tensors[name].map { TensorCheckpoint.Entry(type: $0.dtype.ggmlType, shape: $0.shape, data: file.base + $0.offset, owner: file) }
+    }
+
     /// Any tensor's values widened to Float (norm weights, biases).
     public func floats(named name: String) throws -> [Float] {
         guard let t = tensors[name] else { throw VLMError.badInput("\(path): missing tensor \(name)") }
@@ -117,52 +122,5 @@ public final class SafetensorsFile {
         var out = [Float](repeating: 0, count: t.elementCount)
         out.withUnsafeMutableBufferPointer { m.dequantizeRows(0..<1, into: $0.baseAddress!) }
         return out
-    }
-}
-
-/// The tensors of a Hugging Face checkpoint directory: `model.safetensors`, or the shards listed
-/// in `model.safetensors.index.json`, seen as one name -> tensor map.
-public final class SafetensorsCheckpoint {
-    public let directory: String
-    private let fileOf: [String: SafetensorsFile]
-
-    public init(directory: String) throws {
-        self.directory = directory
-        let index = directory + "/model.safetensors.index.json"
-        var files: [String: SafetensorsFile] = [:]
-        var fileOf: [String: SafetensorsFile] = [:]
-        if FileManager.default.fileExists(atPath: index) {
-            guard let data = (try SmallFile.read(index)),
-                  let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                  let map = json["weight_map"] as? [String: String]
-            else { throw VLMError.badInput("\(index): not a safetensors index (no weight_map)") }
-            for (tensor, shard) in map {
-                guard !shard.contains("/") else { throw VLMError.badInput("\(index): shard name '\(shard)' leaves the directory") }
-                if files[shard] == nil { files[shard] = try SafetensorsFile(path: directory + "/" + shard) }
-                guard files[shard]!.tensor(named: tensor) != nil else {
-                    throw VLMError.badInput("\(index): tensor \(tensor) is not in \(shard)")
-                }
-                fileOf[tensor] = files[shard]
-            }
-        } else {
-            let single = try SafetensorsFile(path: directory + "/model.safetensors")
-            for name in single.tensors.keys { fileOf[name] = single }
-        }
-        self.fileOf = fileOf
-    }
-
-    public var tensorNames: [String] { Array(fileOf.keys) }
-    public func contains(_ name: String) -> Bool { fileOf[name] != nil }
-    /// Shape and dtype of a tensor, nil when absent.
-    public func info(named name: String) -> SafetensorsFile.TensorInfo? { fileOf[name]?.tensor(named: name) }
-
-    public func matrix(named name: String) throws -> WeightMatrix {
-        guard let f = fileOf[name] else { throw VLMError.badInput("\(directory): missing tensor \(name)") }
-        return try f.matrix(named: name)
-    }
-
-    public func floats(named name: String) throws -> [Float] {
-        guard let f = fileOf[name] else { throw VLMError.badInput("\(directory): missing tensor \(name)") }
-        return try f.floats(named: name)
     }
 }

@@ -8,7 +8,7 @@ struct DenseLinear: Sendable {
     let inFeatures: Int
     let outFeatures: Int
 
-    init(checkpoint: SafetensorsCheckpoint, name: String, bias hasBias: Bool) throws {
+    init(checkpoint: TensorCheckpoint, name: String, bias hasBias: Bool) throws {
         guard let info = checkpoint.info(named: name + ".weight"), info.shape.count == 2 else {
             throw VLMError.badInput("\(checkpoint.directory): missing 2-D tensor '\(name).weight'")
         }

@@ -24,7 +24,7 @@ public final class QwenVisionTower: VisionEncoder, @unchecked Sendable {
     }
 
     /// Loads the tower whose tensors are named `<prefix>patch_embed...` in `checkpoint`.
-    public convenience init(checkpoint: SafetensorsCheckpoint, visionConfig: [String: Any], variant: QwenVisionConfig.Variant,
+    public convenience init(checkpoint: TensorCheckpoint, visionConfig: [String: Any], variant: QwenVisionConfig.Variant,
                             prefix: String) throws {
         let config = try QwenVisionConfig(json: visionConfig, variant: variant, source: checkpoint.directory + "/config.json (vision_config)")
         self.init(config: config, weights: try QwenVisionWeights(config: config, checkpoint: checkpoint, prefix: prefix))

@@ -22,7 +22,7 @@ struct QwenVisionWeights: @unchecked Sendable {
     let positionTable: [Float]?
     let blocks: [Block]
 
-    init(config c: QwenVisionConfig, checkpoint ck: SafetensorsCheckpoint, prefix: String) throws {
+    init(config c: QwenVisionConfig, checkpoint ck: TensorCheckpoint, prefix: String) throws {
         let d = c.hiddenSize
         func tensor(_ name: String, shape: [Int]) throws -> [Float] {
             guard let info = ck.info(named: prefix + name) else { throw VLMError.badInput("\(ck.directory): missing tensor '\(prefix + name)'") }

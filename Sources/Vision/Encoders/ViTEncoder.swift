@@ -21,7 +21,7 @@ public final class ViTEncoder: VisionEncoder, @unchecked Sendable {
     }
 
     /// Loads the encoder whose tensors are named `<prefix>embeddings...` in `checkpoint`.
-    public convenience init(checkpoint: SafetensorsCheckpoint, visionConfig: [String: Any], prefix: String) throws {
+    public convenience init(checkpoint: TensorCheckpoint, visionConfig: [String: Any], prefix: String) throws {
         let config = try ViTConfig(json: visionConfig, source: checkpoint.directory + "/config.json (vision_config)")
         self.init(config: config, weights: try ViTWeights(config: config, checkpoint: checkpoint, prefix: prefix))
     }
@@ -75,9 +75,12 @@ public final class ViTEncoder: VisionEncoder, @unchecked Sendable {
             }
         }
         if request.applyPostLayerNorm {
+            guard let postNormWeight = weights.postNormWeight, let postNormBias = weights.postNormBias else {
+                throw VLMError.badInput("the vision tower has no post_layernorm, which this model reads")
+            }
             var normed = features
             features.withUnsafeBufferPointer { f in normed.withUnsafeMutableBufferPointer { o in
-                weights.postNormWeight.withUnsafeBufferPointer { w in weights.postNormBias.withUnsafeBufferPointer { b in
+                postNormWeight.withUnsafeBufferPointer { w in postNormBias.withUnsafeBufferPointer { b in
                     Norms.layerNorm(f.baseAddress!, o.baseAddress!, rows: t, width: d, weight: w.baseAddress!, bias: b.baseAddress!, eps: c.layerNormEps)
                 }}
             }}

@@ -22,9 +22,10 @@ struct ViTWeights: Sendable {
     var positions: [Float]
     var preNormWeight: [Float]?, preNormBias: [Float]?
     var layers: [ViTLayerWeights]
-    var postNormWeight: [Float], postNormBias: [Float]
+    /// Absent in llama.cpp's legacy LLaVA mmproj files (LLaVA reads a layer before it).
+    var postNormWeight: [Float]?, postNormBias: [Float]?
 
-    init(config c: ViTConfig, checkpoint ck: SafetensorsCheckpoint, prefix p: String) throws {
+    init(config c: ViTConfig, checkpoint ck: TensorCheckpoint, prefix p: String) throws {
         let d = c.hiddenSize
         func vector(_ name: String, _ count: Int) throws -> [Float] {
             let v = try ck.floats(named: p + name)
@@ -83,7 +84,9 @@ struct ViTWeights: Sendable {
                 fc1: try linear(l + "mlp.fc1", out: c.intermediateSize, in: d), fc2: try linear(l + "mlp.fc2", out: d, in: c.intermediateSize),
                 layerScale1: nil, layerScale2: nil)
         }
-        postNormWeight = try vector("post_layernorm.weight", d); postNormBias = try vector("post_layernorm.bias", d)
+        if ck.contains(p + "post_layernorm.weight") || c.family != .clip {
+            postNormWeight = try vector("post_layernorm.weight", d); postNormBias = try vector("post_layernorm.bias", d)
+        }
     }
 
     static func stack(_ q: DenseLinear, _ k: DenseLinear, _ v: DenseLinear) throws -> DenseLinear {

@@ -20,6 +20,32 @@ final class Gemma3VLFamily: VLMFamily {
         try FamilyChecks.refuseFeatureExtras(config, source: source)
     }
 
+    static let mmprojProjectorTypes = ["gemma3"]
+
+    /// llama.cpp's Gemma3VisionModel converter: SigLIP under v.*, `mm.input_projection.weight`
+    /// (forced to f16, same [1152, 2560] layout) and `mm.soft_emb_norm.weight` stored as 1 + w;
+    /// `clip.vision.projector.scale_factor` only when the pooling is not 4; the image processor
+    /// is Gemma3ImageProcessor at image_size, bilinear, without pan-and-scan.
+    static func mmprojLayout(_ m: MMProjFile, language: LanguageModel) throws -> MMProjLayout {
+        var names = MMProjTensorNames.tower(prefix: "vision_tower.vision_model.", of: m)
+        names.mapExact("mm.input_projection.weight", "multi_modal_projector.mm_input_projection_weight")
+        names.mapExact("mm.soft_emb_norm.weight", "multi_modal_projector.mm_soft_emb_norm.weight", .plusOne)
+        let pool = try m.file.intIfPresent("clip.vision.projector.scale_factor") ?? 4
+        let side = m.imageSize / m.patchSize
+        guard pool > 0, side % pool == 0 else { throw VLMError.badInput("\(m.path): clip.vision.projector.scale_factor \(pool) does not pool \(side)x\(side) patches") }
+        var vision = MMProjLayout.visionConfig(m, modelType: "siglip_vision_model")
+        vision["vision_use_head"] = false
+        let config: [String: Any] = [
+            "model_type": "gemma3", "vision_config": vision, "mm_tokens_per_image": (side / pool) * (side / pool),
+            "image_token_index": try MMProjLayout.tokenID("<image_soft_token>", in: language, mmproj: m),
+            "boi_token_index": try MMProjLayout.tokenID("<start_of_image>", in: language, mmproj: m),
+            "eoi_token_index": try MMProjLayout.tokenID("<end_of_image>", in: language, mmproj: m)]
+        let preprocessor: [String: Any] = [
+            "image_processor_type": "Gemma3ImageProcessor", "size": ["height": m.imageSize, "width": m.imageSize],
+            "resample": 2, "image_mean": m.imageMean.map(Double.init), "image_std": m.imageStd.map(Double.init), "do_pan_and_scan": false]
+        return MMProjLayout(config: config, preprocessor: preprocessor, names: names)
+    }
+
     /// google/gemma-3-4b-it's template.
     static let fallbackChatTemplate = ChatTemplateFallback.Fallback(name: "Gemma 3", source: """
         {{ bos_token }}
@@ -68,7 +94,7 @@ final class Gemma3VLFamily: VLMFamily {
     let connector: (any PatchConnector)?
     var projector: MLPProjector? { nil }
 
-    init(config: VLMConfig, checkpoint ck: SafetensorsCheckpoint, encoder: any VisionEncoder, textHiddenSize: Int,
+    init(config: VLMConfig, checkpoint ck: TensorCheckpoint, encoder: any VisionEncoder, textHiddenSize: Int,
          directory: String) throws {
         let prefix = HFCheckpointLayout.prefix(["model.multi_modal_projector.", "multi_modal_projector."],
                                                holding: "mm_input_projection_weight", in: ck)
@@ -116,7 +142,7 @@ struct Gemma3Projector: PatchConnector {
     let projection: DenseLinear
     let eps: Float
 
-    init(checkpoint ck: SafetensorsCheckpoint, prefix: String, pool: Int, visionWidth: Int, textWidth: Int, eps: Float) throws {
+    init(checkpoint ck: TensorCheckpoint, prefix: String, pool: Int, visionWidth: Int, textWidth: Int, eps: Float) throws {
         scale = pool
         self.eps = eps
         normWeight = try ck.floats(named: prefix + "mm_soft_emb_norm.weight")

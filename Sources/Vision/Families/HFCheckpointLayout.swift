@@ -12,7 +12,7 @@ enum HFCheckpointLayout {
 
     /// The checkpoint's own LLM: decoder from `text_config`, tokenizer.json, and the chat
     /// template the tokenizer stores (chat_template.jinja or tokenizer_config.json), if any.
-    static func loadLanguageModel(config: VLMConfig, directory: String, checkpoint ck: SafetensorsCheckpoint) throws
+    static func loadLanguageModel(config: VLMConfig, directory: String, checkpoint ck: TensorCheckpoint) throws
         -> (model: LanguageModel, template: String?) {
         guard let textPrefix = textPrefixes.first(where: { ck.contains($0 + "embed_tokens.weight") }) else {
             throw VLMError.badInput("\(directory): no language-model embeddings found (looked for \(textPrefixes.map { $0 + "embed_tokens.weight" }))")
@@ -29,7 +29,7 @@ enum HFCheckpointLayout {
     }
 
     /// The checkpoint's own vision tower, at the first prefix that holds a patch embedding.
-    static func loadVisionTower(config: VLMConfig, directory: String, checkpoint ck: SafetensorsCheckpoint) throws
+    static func loadVisionTower(config: VLMConfig, directory: String, checkpoint ck: TensorCheckpoint) throws
         -> (encoder: any VisionEncoder, weights: AnyObject) {
         guard let prefix = visionPrefixes.first(where: { p in patchEmbeddingStems.contains { ck.contains(p + $0) } }) else {
             throw VLMError.badInput("\(directory): no vision tower found")
@@ -39,7 +39,7 @@ enum HFCheckpointLayout {
 
     /// The first of `prefixes` under which `stem` exists, else the first prefix (whose missing
     /// tensor the loader then names in its error).
-    static func prefix(_ prefixes: [String], holding stem: String, in ck: SafetensorsCheckpoint) -> String {
+    static func prefix(_ prefixes: [String], holding stem: String, in ck: TensorCheckpoint) -> String {
         prefixes.first { ck.contains($0 + stem) } ?? prefixes[0]
     }
 }

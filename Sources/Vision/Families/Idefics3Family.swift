@@ -16,6 +16,29 @@ final class Idefics3Family: VLMFamily {
         try FamilyChecks.refuseFeatureExtras(config, source: source)
     }
 
+    static let mmprojProjectorTypes = ["idefics3"]
+
+    /// llama.cpp's SmolVLMModel converter: SigLIP under v.*, the connector's linear layer as
+    /// `mm.model.fc.weight`, `clip.vision.projector.scale_factor` and the processor's
+    /// `size.longest_edge` as `clip.vision.preproc_image_size`; tiles are `image_size` wide.
+    static func mmprojLayout(_ m: MMProjFile, language: LanguageModel) throws -> MMProjLayout {
+        var names = MMProjTensorNames.tower(prefix: "model.vision_model.", of: m)
+        names.map("mm.model.fc", "model.connector.modality_projection.proj")
+        let scale = try m.file.intIfPresent("clip.vision.projector.scale_factor") ?? 2
+        let longest = try m.file.intIfPresent("clip.vision.preproc_image_size") ?? 4 * m.imageSize
+        guard scale > 0, (m.imageSize / m.patchSize) % scale == 0, longest > 0, longest <= MMProjFile.limits.imageSize else {
+            throw VLMError.badInput("\(m.path): scale_factor \(scale) or preproc_image_size \(longest) does not fit \(m.imageSize)-px tiles of \(m.patchSize)-px patches")
+        }
+        let config: [String: Any] = [
+            "model_type": "idefics3", "vision_config": MMProjLayout.visionConfig(m, modelType: "idefics3_vision"), "scale_factor": scale,
+            "image_token_id": try MMProjLayout.tokenID("<image>", in: language, mmproj: m)]
+        let preprocessor: [String: Any] = [
+            "image_processor_type": "Idefics3ImageProcessor", "size": ["longest_edge": longest],
+            "max_image_size": ["longest_edge": m.imageSize], "do_image_splitting": true, "resample": 1,
+            "image_mean": m.imageMean.map(Double.init), "image_std": m.imageStd.map(Double.init)]
+        return MMProjLayout(config: config, preprocessor: preprocessor, names: names)
+    }
+
     let connector: (any PatchConnector)?
     var projector: MLPProjector? { nil }
     /// HuggingFaceTB/SmolVLM-256M-Instruct's template.
@@ -24,7 +47,7 @@ final class Idefics3Family: VLMFamily {
         {% endfor %}{% if add_generation_prompt %}{{ 'Assistant:' }}{% endif %}
         """)
 
-    init(config: VLMConfig, checkpoint ck: SafetensorsCheckpoint, encoder: any VisionEncoder, textHiddenSize: Int,
+    init(config: VLMConfig, checkpoint ck: TensorCheckpoint, encoder: any VisionEncoder, textHiddenSize: Int,
          directory: String) throws {
         let prefix = HFCheckpointLayout.prefix(["model.connector.", "connector."], holding: "modality_projection.proj.weight", in: ck)
         connector = try PixelShuffleConnector(checkpoint: ck, prefix: prefix, scale: config.int("scale_factor") ?? 2)

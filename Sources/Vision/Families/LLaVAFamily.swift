@@ -23,12 +23,12 @@ class LLaVAFamily: VLMFamily {
 
     // The two loaders restate VLMFamily's defaults as class methods so that ComposedLLaVAFamily
     // can override them (a subclass cannot override a protocol extension's default).
-    class func loadLanguageModel(config: VLMConfig, directory: String, checkpoint: SafetensorsCheckpoint) throws
+    class func loadLanguageModel(config: VLMConfig, directory: String, checkpoint: TensorCheckpoint) throws
         -> (model: LanguageModel, template: String?) {
         try HFCheckpointLayout.loadLanguageModel(config: config, directory: directory, checkpoint: checkpoint)
     }
 
-    class func loadVisionTower(config: VLMConfig, directory: String, checkpoint: SafetensorsCheckpoint) throws
+    class func loadVisionTower(config: VLMConfig, directory: String, checkpoint: TensorCheckpoint) throws
         -> (encoder: any VisionEncoder, weights: AnyObject) {
         try HFCheckpointLayout.loadVisionTower(config: config, directory: directory, checkpoint: checkpoint)
     }
@@ -40,10 +40,41 @@ class LLaVAFamily: VLMFamily {
             """)
     }
 
+    class var mmprojProjectorTypes: [String] { ["mlp"] }
+    /// LLaVA-1.5's files have no AnyRes grid (LLaVA-NeXT's do).
+    class func readsMMProj(_ m: MMProjFile) -> Bool { m.projectorType == "mlp" && !m.hasAnyResGrid }
+
+    /// llama.cpp's legacy LLaVA converter (tools/mtmd/legacy-models/convert_image_encoder_to_gguf.py;
+    /// convert_hf_to_gguf.py converts no CLIP LLaVA): CLIP under v.* with the blocks past the
+    /// feature layer dropped, no post-layernorm, the projector as mm.0 and mm.2, and
+    /// `clip.vision.feature_layer` as a non-negative hidden-states index (absent: the
+    /// second-to-last block, as clip.cpp reads it). The processor is CLIP's: shortest edge to
+    /// image_size, centre crop, bicubic.
+    class func mmprojLayout(_ m: MMProjFile, language: LanguageModel) throws -> MMProjLayout {
+        var names = MMProjTensorNames.tower(prefix: "vision_tower.vision_model.", of: m)
+        names.map("mm.0", "multi_modal_projector.linear_1")
+        names.map("mm.2", "multi_modal_projector.linear_2")
+        names.mapExact("model.image_newline", "image_newline")
+        let layers = try m.featureLayers() ?? [-2]
+        guard layers.count == 1, let layer = layers.first, layer <= m.layerCount else {
+            throw VLMError.unsupported("\(m.path): clip.vision.feature_layer \(layers) (one layer within \(m.layerCount) blocks is supported)")
+        }
+        let config: [String: Any] = [
+            "model_type": modelTypes[0], "vision_config": MMProjLayout.visionConfig(m, modelType: m.contains("v.class_embd") ? "clip_vision_model" : "siglip_vision_model"),
+            "vision_feature_layer": layer, "vision_feature_select_strategy": "default", "projector_hidden_act": "gelu",
+            "multimodal_projector_bias": m.contains("mm.0.bias"),
+            "image_token_index": try MMProjLayout.tokenID("<image>", in: language, mmproj: m)]
+        let preprocessor: [String: Any] = [
+            "image_processor_type": "CLIPImageProcessor", "size": ["shortest_edge": m.imageSize],
+            "crop_size": ["height": m.imageSize, "width": m.imageSize], "do_center_crop": true, "resample": 3,
+            "image_mean": m.imageMean.map(Double.init), "image_std": m.imageStd.map(Double.init)]
+        return MMProjLayout(config: config, preprocessor: preprocessor, names: names)
+    }
+
     let config: VLMConfig
     let projector: MLPProjector?
     var connector: (any PatchConnector)? { nil }
-    required init(config: VLMConfig, checkpoint ck: SafetensorsCheckpoint, encoder: any VisionEncoder, textHiddenSize: Int,
+    required init(config: VLMConfig, checkpoint ck: TensorCheckpoint, encoder: any VisionEncoder, textHiddenSize: Int,
                   directory: String) throws {
         self.config = config
         let prefix = HFCheckpointLayout.prefix(["multi_modal_projector.", "model.multi_modal_projector."], holding: "linear_1.weight", in: ck)

@@ -17,9 +17,27 @@ class LLaVANextFamily: LLaVAFamily {
         if pinpoints.isEmpty { throw VLMError.badInput("\(source): image_grid_pinpoints is missing") }
     }
 
+    /// An AnyRes grid over a CLIP tower (LLaVA-OneVision's is SigLIP, without a class token).
+    override class func readsMMProj(_ m: MMProjFile) -> Bool { m.projectorType == "mlp" && m.hasAnyResGrid && m.contains("v.class_embd") }
+
+    /// LLaVA-1.5's layout plus `clip.vision.image_grid_pinpoints` (flat height, width pairs)
+    /// and `model.image_newline`; the processor is LlavaNextImageProcessor over those grids.
+    override class func mmprojLayout(_ m: MMProjFile, language: LanguageModel) throws -> MMProjLayout {
+        var layout = try super.mmprojLayout(m, language: language)
+        let flat = try m.file.intArrayIfPresent("clip.vision.image_grid_pinpoints") ?? []
+        guard flat.count >= 2, flat.count % 2 == 0, flat.allSatisfy({ $0 > 0 && $0 <= MMProjFile.limits.imageSize }) else {
+            throw VLMError.badInput("\(m.path): clip.vision.image_grid_pinpoints \(flat.prefix(8)) is not a list of height, width pairs")
+        }
+        let pinpoints = stride(from: 0, to: flat.count, by: 2).map { [flat[$0], flat[$0 + 1]] }
+        layout.config["image_grid_pinpoints"] = pinpoints
+        layout.preprocessor["image_processor_type"] = "LlavaNextImageProcessor"
+        layout.preprocessor["image_grid_pinpoints"] = pinpoints
+        return layout
+    }
+
     let imageNewline: [Float]
 
-    required init(config: VLMConfig, checkpoint ck: SafetensorsCheckpoint, encoder: any VisionEncoder, textHiddenSize: Int,
+    required init(config: VLMConfig, checkpoint ck: TensorCheckpoint, encoder: any VisionEncoder, textHiddenSize: Int,
                   directory: String) throws {
         guard let name = ["image_newline", "model.image_newline"].first(where: ck.contains) else {
             throw VLMError.badInput("\(directory): image_newline is missing")

@@ -23,6 +23,15 @@ final class LLaVAOneVisionFamily: LLaVANextFamily {
         return n
     }
 
+    /// An AnyRes grid over a SigLIP tower. llama.cpp converts LLaVA-OneVision only with its
+    /// legacy LLaVA script, which writes CLIP's mean and std and quick-GELU for the SigLIP tower
+    /// and drops anyres_max and the "full" feature strategy (checked on a converted tiny model):
+    /// such a file does not say how the model reads images, so it is refused rather than guessed.
+    override class func readsMMProj(_ m: MMProjFile) -> Bool { m.projectorType == "mlp" && m.hasAnyResGrid && !m.contains("v.class_embd") }
+    override class func mmprojLayout(_ m: MMProjFile, language: LanguageModel) throws -> MMProjLayout {
+        throw VLMError.unsupported("\(m.path): an AnyRes 'mlp' projector over a SigLIP tower (LLaVA-OneVision): llama.cpp's legacy converter loses its normalisation, activation and anyres_max; load the Hugging Face directory instead")
+    }
+
     override class var fallbackChatTemplate: ChatTemplateFallback.Fallback { onevisionTemplate }
 
     /// llava-hf/llava-onevision-qwen2-0.5b-ov-hf's template: media-first ChatML.

@@ -7,7 +7,7 @@ struct MLPProjector {
     let second: DenseLinear
     let activation: Activation
 
-    init(checkpoint: SafetensorsCheckpoint, prefix: String, activation: Activation, bias: Bool) throws {
+    init(checkpoint: TensorCheckpoint, prefix: String, activation: Activation, bias: Bool) throws {
         first = try DenseLinear(checkpoint: checkpoint, name: prefix + "linear_1", bias: bias)
         second = try DenseLinear(checkpoint: checkpoint, name: prefix + "linear_2", bias: bias)
         self.activation = activation
@@ -34,7 +34,7 @@ struct PixelShuffleConnector {
     let projection: DenseLinear
     let scale: Int
 
-    init(checkpoint: SafetensorsCheckpoint, prefix: String, scale: Int) throws {
+    init(checkpoint: TensorCheckpoint, prefix: String, scale: Int) throws {
         projection = try DenseLinear(checkpoint: checkpoint, name: prefix + "modality_projection.proj", bias: false)
         self.scale = scale
     }

@@ -26,7 +26,7 @@ class Qwen2_5_VLFamily: VLMFamily {
         try FamilyChecks.refuseFeatureExtras(config, source: source)
     }
 
-    class func loadVisionTower(config: VLMConfig, directory: String, checkpoint ck: SafetensorsCheckpoint) throws
+    class func loadVisionTower(config: VLMConfig, directory: String, checkpoint ck: TensorCheckpoint) throws
         -> (encoder: any VisionEncoder, weights: AnyObject) {
         let prefix = HFCheckpointLayout.prefix(visionPrefixes, holding: "patch_embed.proj.weight", in: ck)
         return (try QwenVisionTower(checkpoint: ck, visionConfig: config.visionConfig, variant: visionVariant, prefix: prefix), ck)
@@ -43,7 +43,7 @@ class Qwen2_5_VLFamily: VLMFamily {
     var imageMarker: String { "<|image_pad|>" }
     var videoMarker: String { "<|video_pad|>" }
 
-    required init(config: VLMConfig, checkpoint ck: SafetensorsCheckpoint, encoder: any VisionEncoder, textHiddenSize: Int,
+    required init(config: VLMConfig, checkpoint ck: TensorCheckpoint, encoder: any VisionEncoder, textHiddenSize: Int,
                   directory: String) throws {
         guard let tower = encoder as? QwenVisionTower else { throw VLMError.badInput("\(directory): the vision tower is not Qwen-VL's") }
         self.tower = tower

@@ -22,7 +22,7 @@ struct QwenPatchMerger: PatchConnector {
     let deepstack: [(layer: Int, stage: Stage)]
     let eps: Float = 1e-6
 
-    init(checkpoint ck: SafetensorsCheckpoint, prefix: String, config c: QwenVisionConfig) throws {
+    init(checkpoint ck: TensorCheckpoint, prefix: String, config c: QwenVisionConfig) throws {
         scale = c.mergeSize
         let wide = c.hiddenSize * c.mergeSize * c.mergeSize
         func stage(_ p: String, qwen3: Bool, afterShuffle: Bool) throws -> Stage {

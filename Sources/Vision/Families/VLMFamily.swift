@@ -30,14 +30,24 @@ protocol VLMFamily: AnyObject {
 
     /// The language model (decoder, tokenizer) and the chat template its tokenizer stores
     /// (used for prompts when the checkpoint has no processor template), if any.
-    static func loadLanguageModel(config: VLMConfig, directory: String, checkpoint: SafetensorsCheckpoint) throws
+    static func loadLanguageModel(config: VLMConfig, directory: String, checkpoint: TensorCheckpoint) throws
         -> (model: LanguageModel, template: String?)
     /// The vision tower, and the object that keeps its memory-mapped weights alive.
-    static func loadVisionTower(config: VLMConfig, directory: String, checkpoint: SafetensorsCheckpoint) throws
+    static func loadVisionTower(config: VLMConfig, directory: String, checkpoint: TensorCheckpoint) throws
         -> (encoder: any VisionEncoder, weights: AnyObject)
 
+    /// llama.cpp projector types (`clip.projector_type` of an mmproj GGUF) this family reads.
+    static var mmprojProjectorTypes: [String] { get }
+    /// Whether this family reads `mmproj` (families that share a projector type tell their
+    /// files apart by the rest of the metadata); the registry asks the families in order.
+    static func readsMMProj(_ mmproj: MMProjFile) -> Bool
+    /// What stands for the Hugging Face directory an mmproj file of this family was converted
+    /// from: its config.json, its image processor's config and the tensors' Hugging Face
+    /// names. `language`: the pair's LLM (its hidden size, its image token).
+    static func mmprojLayout(_ mmproj: MMProjFile, language: LanguageModel) throws -> MMProjLayout
+
     /// The family's own weights and rules for one checkpoint.
-    init(config: VLMConfig, checkpoint: SafetensorsCheckpoint, encoder: any VisionEncoder, textHiddenSize: Int,
+    init(config: VLMConfig, checkpoint: TensorCheckpoint, encoder: any VisionEncoder, textHiddenSize: Int,
          directory: String) throws
 
     /// The chat template for checkpoints that ship none: the family's published one (its
@@ -91,12 +101,18 @@ extension VLMFamily {
 
     static func reads(_ json: [String: Any]) -> Bool { modelTypes.contains(json["model_type"] as? String ?? "") }
 
+    static var mmprojProjectorTypes: [String] { [] }
+    static func readsMMProj(_ mmproj: MMProjFile) -> Bool { mmprojProjectorTypes.contains(mmproj.projectorType) }
+    static func mmprojLayout(_ mmproj: MMProjFile, language: LanguageModel) throws -> MMProjLayout {
+        throw VLMError.unsupported("\(mmproj.path): projector '\(mmproj.projectorType)' is not read by vlm's \(modelTypes.joined(separator: "/")) family")
+    }
+
     /// A Hugging Face checkpoint's own LLM and vision tower (HFCheckpointLayout).
-    static func loadLanguageModel(config: VLMConfig, directory: String, checkpoint: SafetensorsCheckpoint) throws
+    static func loadLanguageModel(config: VLMConfig, directory: String, checkpoint: TensorCheckpoint) throws
         -> (model: LanguageModel, template: String?) {
         try HFCheckpointLayout.loadLanguageModel(config: config, directory: directory, checkpoint: checkpoint)
     }
-    static func loadVisionTower(config: VLMConfig, directory: String, checkpoint: SafetensorsCheckpoint) throws
+    static func loadVisionTower(config: VLMConfig, directory: String, checkpoint: TensorCheckpoint) throws
         -> (encoder: any VisionEncoder, weights: AnyObject) {
         try HFCheckpointLayout.loadVisionTower(config: config, directory: directory, checkpoint: checkpoint)
     }

@@ -14,25 +14,35 @@ public final class VisionLanguageModel {
     public let id: String
     let family: any VLMFamily
     /// Keep the memory-mapped weights alive.
-    private let checkpoint: SafetensorsCheckpoint
+    private let checkpoint: TensorCheckpoint
     private let visionWeights: AnyObject
 
     /// The processor's chat template (the checkpoint's, else its tokenizer's, else the family's
     /// published one with a warning).
     public let chatTemplate: ChatTemplate
 
-    public init(directory: String) throws {
+    public convenience init(directory: String) throws {
         let config = try VLMConfig.load(directory: directory)
-        let ck = try SafetensorsCheckpoint(directory: directory)
+        let ck = try TensorCheckpoint(directory: directory)
+        let (language, tokenizerTemplate) = try config.family.loadLanguageModel(config: config, directory: directory, checkpoint: ck)
+        let template = try Self.chatTemplate(directory: directory, tokenizerTemplate: tokenizerTemplate,
+                                             fallback: config.family.fallbackChatTemplate, specialTokens: language.chatTemplate.specialTokens)
+        try self.init(config: config, checkpoint: ck, language: language, chatTemplate: template,
+                      processor: try ImageProcessorFactory.load(directory: directory),
+                      id: String(directory.split(separator: "/").last ?? Substring(directory)), directory: directory)
+    }
+
+    /// The parts of a model as a directory or a GGUF pair gives them; the vision tower and the
+    /// family's own weights are read from `checkpoint` here.
+    init(config: VLMConfig, checkpoint ck: TensorCheckpoint, language: LanguageModel, chatTemplate: ChatTemplate,
+         processor: any ImageProcessor, id: String, directory: String) throws {
         self.config = config
         checkpoint = ck
-        id = String(directory.split(separator: "/").last ?? Substring(directory))
-        let (language, tokenizerTemplate) = try config.family.loadLanguageModel(config: config, directory: directory, checkpoint: ck)
+        self.id = id
         self.language = language
-        chatTemplate = try Self.chatTemplate(directory: directory, tokenizerTemplate: tokenizerTemplate,
-                                             fallback: config.family.fallbackChatTemplate, specialTokens: language.chatTemplate.specialTokens)
+        self.chatTemplate = chatTemplate
         (encoder, visionWeights) = try config.family.loadVisionTower(config: config, directory: directory, checkpoint: ck)
-        processor = try ImageProcessorFactory.load(directory: directory)
+        self.processor = processor
         family = try config.family.init(config: config, checkpoint: ck, encoder: encoder, textHiddenSize: language.decoder.config.hiddenSize,
                                         directory: directory)
     }

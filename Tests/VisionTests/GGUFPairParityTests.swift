@@ -1,0 +1,62 @@
+import Foundation
+import XCTest
+import TestSupport
+import VLMRuntime
+@testable import Vision
+
+/// llama.cpp pairs against the Hugging Face directories they were converted from (issue 19,
+/// check 2): tools/make_gguf_pairs.py ran llama.cpp's own converters (convert_hf_to_gguf.py for
+/// the LLM and for Idefics3/SmolVLM's mmproj, the legacy convert_image_encoder_to_gguf.py for
+/// LLaVA's, which convert_hf_to_gguf.py does not convert) on the tiny fixtures of
+/// Fixtures/vlms. vlm on the pair must give the directory's prompt ids, visual tokens, logits
+/// and greedy tokens: the LLM is f32 in both; the mmproj at f32 (the legacy converter still
+/// writes the 2-D projector and patch weights as f16) and at f16, so the visual tokens and
+/// logits agree within the f16 rounding of those weights, measured and bounded here.
+final class GGUFPairParityTests: XCTestCase {
+    static let pairs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/gguf_pairs").path
+    static let families = ["llava", "llava_next", "idefics3", "smolvlm"]
+
+    func testEveryPairMatchesItsDirectory() throws {
+        for family in Self.families {
+            let hf = try VLMPipeline(directory: try FamilyFixtures.directory(family))
+            for precision in ["f32", "f16"] {
+                let dir = Self.pairs + "/" + family
+                let pair = VLMPipeline(model: try VisionLanguageModel(model: dir + "/model-f32.gguf", mmproj: dir + "/mmproj-\(precision).gguf"))
+                // A file whose tensors are all f32 (llama.cpp's Idefics3 converter at f32) must
+                // match to float32 rounding; one with f16 weights, to their rounding.
+                let exact = try GGUFFile(path: dir + "/mmproj-\(precision).gguf").tensors.allSatisfy { $0.type == .f32 }
+                try compare(pair, hf, name: "\(family) mmproj-\(precision)", tolerance: exact ? 1e-4 : 1e-2)
+            }
+        }
+    }
+
+    func compare(_ pair: VLMPipeline, _ hf: VLMPipeline, name: String, tolerance: Float) throws {
+        let image = try ImageLoader.load(path: ReducerEndToEndTests.image)
+        var options = PipelineOptions()
+        let a = try pair.prepare(.text("What is in the picture?"), media: [.image(image)], options: options)
+        let b = try hf.prepare(.text("What is in the picture?"), media: [.image(image)], options: options)
+        XCTAssertEqual(a.ids, b.ids, "\(name): prompt ids")
+        XCTAssertEqual(a.visualAfter, b.visualAfter, "\(name): visual tokens")
+        guard a.ids == b.ids else { return }
+        let embeddingError = zip(a.embeddings, b.embeddings).map { abs($0 - $1) }.max() ?? .infinity
+        let scale = b.embeddings.map(abs).max() ?? 1
+        XCTAssertLessThan(embeddingError, tolerance / 2 * max(1, scale), "\(name): input embeddings (visual rows)")
+
+        func lastLogits(_ p: VLMPipeline, _ prepared: PreparedPrompt) throws -> [Float] {
+            let decoder = p.model.language.decoder
+            var x = prepared.embeddings
+            return try decoder.forward(embeddings: &x, rows: prepared.ids.count, cache: decoder.makeCache(.f32), logits: .last,
+                                       positions: prepared.positions, injection: prepared.injection, bidirectional: prepared.bidirectional)
+        }
+        let la = try lastLogits(pair, a), lb = try lastLogits(hf, b)
+        let logitError = zip(la, lb).map { abs($0 - $1) }.max() ?? .infinity
+        XCTAssertLessThan(logitError, tolerance, "\(name): last-position logits")
+
+        // Greedy tokens: the same, for as long as the directory's top-two margin exceeds what
+        // the f16 rounding can move.
+        options.maxTokens = 12
+        let (ra, _) = try pair.generate(a, options: options), (rb, _) = try hf.generate(b, options: options)
+        XCTAssertEqual(ra.tokens, rb.tokens, "\(name): greedy tokens")
+        print("\(name): \(a.ids.count) prompt tokens (\(a.visualAfter) visual), embeddings max err \(embeddingError), logits max err \(logitError)")
+    }
+}
