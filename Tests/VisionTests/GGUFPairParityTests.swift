@@ -57,6 +57,13 @@ final class GGUFPairParityTests: XCTestCase {
         options.maxTokens = 12
         let (ra, _) = try pair.generate(a, options: options), (rb, _) = try hf.generate(b, options: options)
         XCTAssertEqual(ra.tokens, rb.tokens, "\(name): greedy tokens")
+        // A reducer runs on the pair as on the directory: the same tokens kept, the same answer.
+        var reduced = options
+        reduced.reducer = "divprune"; reduced.keepRatio = 0.25
+        let ra25 = try pair.prepare(.text("What is in the picture?"), media: [.image(image)], options: reduced)
+        let rb25 = try hf.prepare(.text("What is in the picture?"), media: [.image(image)], options: reduced)
+        XCTAssertLessThan(ra25.visualAfter, a.visualAfter, "\(name): divprune kept every token")
+        XCTAssertEqual(ra25.ids, rb25.ids, "\(name): prompt ids with divprune at 25%")
         print("\(name): \(a.ids.count) prompt tokens (\(a.visualAfter) visual), embeddings max err \(embeddingError), logits max err \(logitError)")
     }
 }

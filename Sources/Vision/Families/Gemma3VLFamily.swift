@@ -157,6 +157,8 @@ struct Gemma3Projector: PatchConnector {
         projection = try DenseLinear(weight: t, outFeatures: textWidth, inFeatures: visionWidth, bias: nil, name: name)
     }
 
+    var outputWidth: Int { projection.outFeatures }
+
     func merge(_ output: EncoderOutput, patches: [Float], dim: Int) throws -> MergedPatches {
         let rows = output.gridRows, cols = output.gridCols
         guard rows % scale == 0, cols % scale == 0, patches.count == rows * cols * dim else {

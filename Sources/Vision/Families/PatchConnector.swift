@@ -6,6 +6,8 @@ import VLMRuntime
 protocol PatchConnector {
     /// Patches per side of one merged token.
     var scale: Int { get }
+    /// The width of the rows it makes: the LLM's hidden size when the parts belong together.
+    var outputWidth: Int { get }
     /// The encoder's gridRows x gridCols patch rows (raster, `dim` wide; `output` for taps the
     /// connector reads) as (gridRows / scale) x (gridCols / scale) LLM rows in raster order.
     func merge(_ output: EncoderOutput, patches: [Float], dim: Int) throws -> MergedPatches
@@ -21,6 +23,7 @@ struct MergedPatches {
 }
 
 extension PixelShuffleConnector: PatchConnector {
+    var outputWidth: Int { projection.outFeatures }
     func merge(_ output: EncoderOutput, patches: [Float], dim: Int) throws -> MergedPatches {
         MergedPatches(rows: try self(patches, tokens: output.gridRows * output.gridCols, dim: dim))
     }

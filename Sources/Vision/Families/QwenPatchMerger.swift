@@ -18,6 +18,7 @@ struct QwenPatchMerger: PatchConnector {
 
     let scale: Int
     let main: Stage
+    var outputWidth: Int { main.fc2.outFeatures }
     /// DeepStack mergers and the encoder blocks whose outputs they read.
     let deepstack: [(layer: Int, stage: Stage)]
     let eps: Float = 1e-6

@@ -45,6 +45,11 @@ public final class VisionLanguageModel {
         self.processor = processor
         family = try config.family.init(config: config, checkpoint: ck, encoder: encoder, textHiddenSize: language.decoder.config.hiddenSize,
                                         directory: directory)
+        // Parts that were not made together (a GGUF pair of two models) must not meet in the LLM.
+        let width = language.decoder.config.hiddenSize
+        if let made = family.projector?.outFeatures ?? family.connector?.outputWidth, made != width {
+            throw VLMError.badInput("\(directory): the projector makes \(made)-wide tokens, the language model \(language.id) reads \(width): they do not belong together")
+        }
     }
 
     private static func chatTemplate(directory: String, tokenizerTemplate: String?, fallback: ChatTemplateFallback.Fallback,
