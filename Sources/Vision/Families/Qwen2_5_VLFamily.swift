@@ -32,6 +32,55 @@ class Qwen2_5_VLFamily: VLMFamily {
         return (try QwenVisionTower(checkpoint: ck, visionConfig: config.visionConfig, variant: visionVariant, prefix: prefix), ck)
     }
 
+    class var mmprojProjectorTypes: [String] { ["qwen2.5vl_merger"] }
+    class func readsMMProj(_ m: MMProjFile) -> Bool { mmprojProjectorTypes.contains(m.projectorType) }
+
+    /// llama.cpp's Qwen2VLVisionModel converter: the fused qkv split into attn_q/k/v, the Conv3d
+    /// patch embedding split into its two time slices (v.patch_embd.weight, .weight.1), the
+    /// merger's norm as v.post_ln and its MLP as mm.0/mm.2, the full-attention blocks as
+    /// `clip.vision.n_wa_pattern` (block i is global when (i + 1) % n == 0). The window size
+    /// and the processor's pixel bounds are not written: transformers' defaults (112 px;
+    /// 56x56 to 28x28x16384 pixels) stand, as they do in clip.cpp.
+    class func mmprojLayout(_ m: MMProjFile, language: LanguageModel) throws -> MMProjLayout {
+        var names = MMProjTensorNames()
+        let p = "visual."
+        names.combine(p + "patch_embed.proj.weight", from: ["v.patch_embd.weight", "v.patch_embd.weight.1"], .timeSlices)
+        for i in 0..<m.layerCount {
+            let b = "v.blk.\(i).", l = p + "blocks.\(i)."
+            for suffix in [".weight", ".bias"] {
+                names.combine(l + "attn.qkv" + suffix, from: ["attn_q", "attn_k", "attn_v"].map { b + $0 + suffix }, .concatenated)
+            }
+            names.map(b + "attn_out", l + "attn.proj")
+            names.map(b + "ffn_gate", l + "mlp.gate_proj")
+            names.map(b + "ffn_up", l + "mlp.up_proj")
+            names.map(b + "ffn_down", l + "mlp.down_proj")
+            names.map(b + "ln1", l + "norm1")
+            names.map(b + "ln2", l + "norm2")
+        }
+        names.map("v.post_ln", p + "merger.ln_q")
+        names.map("mm.0", p + "merger.mlp.0")
+        names.map("mm.2", p + "merger.mlp.2")
+        let pattern = try m.file.intIfPresent("clip.vision.n_wa_pattern")
+        guard pattern.map({ $0 > 0 }) ?? true else { throw VLMError.badInput("\(m.path): clip.vision.n_wa_pattern must be positive") }
+        let vision: [String: Any] = [
+            "model_type": "qwen2_5_vl_vision", "hidden_size": m.hiddenSize, "depth": m.layerCount, "num_heads": m.headCount,
+            "intermediate_size": m.intermediateSize, "patch_size": m.patchSize, "temporal_patch_size": 2,
+            "spatial_merge_size": try m.file.intIfPresent("clip.vision.spatial_merge_size") ?? 2,
+            "out_hidden_size": m.projectionDim ?? language.decoder.config.hiddenSize,
+            "window_size": try m.file.intIfPresent("clip.vision.window_size") ?? 112, "hidden_act": m.activationName,
+            "fullatt_block_indexes": pattern.map { n in (0..<m.layerCount).filter { ($0 + 1) % n == 0 } } ?? []]
+        var config: [String: Any] = [
+            "model_type": modelTypes[0], "vision_config": vision,
+            "image_token_id": try MMProjLayout.tokenID("<|image_pad|>", in: language, mmproj: m)]
+        if let video = language.tokenizer.id(of: "<|video_pad|>") { config["video_token_id"] = Int(video) }
+        let preprocessor: [String: Any] = [
+            "image_processor_type": "Qwen2VLImageProcessor", "patch_size": m.patchSize, "merge_size": 2, "temporal_patch_size": 2,
+            "size": ["shortest_edge": try m.file.intIfPresent("clip.vision.image_min_pixels") ?? 56 * 56,
+                     "longest_edge": try m.file.intIfPresent("clip.vision.image_max_pixels") ?? 28 * 28 * 16384],
+            "resample": 3, "image_mean": m.imageMean.map(Double.init), "image_std": m.imageStd.map(Double.init)]
+        return MMProjLayout(config: config, preprocessor: preprocessor, names: names)
+    }
+
     let merger: QwenPatchMerger
     let tower: QwenVisionTower
     /// `vision_config.tokens_per_second`: temporal positions per second of video (Qwen2.5-VL).

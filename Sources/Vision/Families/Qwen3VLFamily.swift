@@ -13,6 +13,12 @@ final class Qwen3VLFamily: Qwen2_5_VLFamily {
     override class var modelTypes: [String] { ["qwen3_vl"] }
     override class var defaultTextModelType: String { "qwen3_vl_text" }
     override class var visionVariant: QwenVisionConfig.Variant { .qwen3 }
+    override class var mmprojProjectorTypes: [String] { ["qwen3vl_merger"] }
+    /// Not read yet: the pair's LLM (`qwen3vl`, DeepStack rows inside the LLM's input width)
+    /// needs its own GGUF decoder; the Hugging Face directory loads.
+    override class func mmprojLayout(_ m: MMProjFile, language: LanguageModel) throws -> MMProjLayout {
+        throw VLMError.unsupported("\(m.path): Qwen3-VL pairs (qwen3vl_merger) are not read yet; load the Hugging Face directory")
+    }
 
     /// Qwen3-VL-Instruct's template, as the fixture script writes it (no default system message).
     override class var fallbackChatTemplate: ChatTemplateFallback.Fallback { qwen3VLTemplate }

@@ -97,11 +97,12 @@ public struct MMProjFile {
     public func checkpoint(_ names: MMProjTensorNames) throws -> TensorCheckpoint {
         var entries: [String: TensorCheckpoint.Entry] = [:]
         var unmapped: [String] = []
-        for t in file.tensors {
+        for t in file.tensors where !names.isPart(t.name) {
             guard let hf = names.huggingFaceName(of: t.name), var e = entry(t.name) else { unmapped.append(t.name); continue }
             if let how = names.rearranged[t.name] { e = try rearranged(e, name: t.name, how) }
             entries[hf] = e
         }
+        for (hf, c) in names.combined where c.parts.allSatisfy(contains) { entries[hf] = try combined(c, name: hf) }
         guard unmapped.isEmpty else {
             throw VLMError.unsupported("\(path): tensors vlm does not know for projector '\(projectorType)': \(unmapped.sorted().prefix(6).joined(separator: ", "))\(unmapped.count > 6 ? ", ..." : "")")
         }
@@ -119,6 +120,30 @@ public struct MMProjFile {
             var out = [Float](repeating: 0, count: values.count)
             for i in 0..<r { for j in 0..<c { out[j * r + i] = values[i * c + j] } }
             return TensorCheckpoint.Entry(shape: [c, r], floats: out)
+        }
+    }
+
+    private func combined(_ c: MMProjTensorNames.Combination, name: String) throws -> TensorCheckpoint.Entry {
+        let parts = try c.parts.map { part -> (shape: [Int], values: [Float]) in
+            let e = entry(part)!
+            return (e.shape, try TensorCheckpoint(entries: [part: e], source: path).floats(named: part))
+        }
+        let inner = parts[0].shape.dropFirst()
+        guard parts.allSatisfy({ $0.shape.dropFirst() == inner }) else {
+            throw VLMError.badInput("\(path): the parts of \(name) (\(c.parts.joined(separator: ", "))) have different shapes")
+        }
+        switch c.rule {
+        case .concatenated:
+            return TensorCheckpoint.Entry(shape: [parts.reduce(0) { $0 + $1.shape[0] }] + inner, floats: parts.flatMap(\.values))
+        case .timeSlices:
+            let s = parts[0].shape
+            guard s.count == 4, parts.allSatisfy({ $0.shape == s }) else { throw VLMError.badInput("\(path): \(c.parts[0]) is not a 4-D convolution") }
+            let plane = s[2] * s[3], t = parts.count
+            var out = [Float](repeating: 0, count: s[0] * s[1] * t * plane)
+            for oc in 0..<(s[0] * s[1]) { for (ti, p) in parts.enumerated() {
+                for i in 0..<plane { out[(oc * t + ti) * plane + i] = p.values[oc * plane + i] }
+            }}
+            return TensorCheckpoint.Entry(shape: [s[0], s[1], t, s[2], s[3]], floats: out)
         }
     }
 }

@@ -14,7 +14,29 @@ public struct MMProjTensorNames {
     }
     public private(set) var rearranged: [String: Rearrangement] = [:]
 
+    /// A Hugging Face tensor the converter split into several GGUF tensors, put back together.
+    public struct Combination: Sendable {
+        public enum Rule: Sendable {
+            /// The parts stacked along the outermost dimension (a fused qkv split in three).
+            case concatenated
+            /// Parts [out, c, kh, kw] that were the time slices of a Conv3d [out, c, t, kh, kw].
+            case timeSlices
+        }
+        public let parts: [String]
+        public let rule: Rule
+    }
+    /// Hugging Face name -> how it is made from GGUF tensors.
+    public private(set) var combined: [String: Combination] = [:]
+
     public init() {}
+
+    /// `hf` is `parts` put together by `rule`.
+    public mutating func combine(_ hf: String, from parts: [String], _ rule: Combination.Rule) {
+        combined[hf] = Combination(parts: parts, rule: rule)
+    }
+
+    /// Whether `gguf` is one of the parts of a combined tensor.
+    func isPart(_ gguf: String) -> Bool { combined.values.contains { $0.parts.contains(gguf) } }
 
     public func huggingFaceName(of ggufName: String) -> String? { names[ggufName] }
 
