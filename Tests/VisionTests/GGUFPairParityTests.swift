@@ -16,7 +16,7 @@ final class GGUFPairParityTests: XCTestCase {
     static let pairs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/gguf_pairs").path
     /// gemma3_tiny: six layers (5 sliding, 1 global), the only pattern llama.cpp's Gemma 3
     /// GGUF can say (it has no layer_types).
-    static let families = ["llava", "llava_next", "idefics3", "smolvlm", "gemma3_tiny"]
+    static let families = ["llava", "llava_next", "idefics3", "smolvlm", "gemma3_tiny", "qwen2_5_vl_tiny"]
 
     func testEveryPairMatchesItsDirectory() throws {
         for family in Self.families {
@@ -28,7 +28,9 @@ final class GGUFPairParityTests: XCTestCase {
                 // A file whose tensors are all f32 (llama.cpp's Idefics3 converter at f32) must
                 // match to float32 rounding; one with f16 weights, to their rounding.
                 let exact = try GGUFFile(path: dir + "/mmproj-\(precision).gguf").tensors.allSatisfy { $0.type == .f32 }
-                try compare(pair, hf, name: "\(family) mmproj-\(precision)", tolerance: exact ? 1e-4 : 1e-2)
+                // f16: 2% of the scale (the tiny Qwen's 4 blocks of doubled weights carry its
+                // rounding to 1.3%; the greedy tokens must still agree).
+                try compare(pair, hf, name: "\(family) mmproj-\(precision)", tolerance: exact ? 1e-4 : 2e-2)
             }
         }
     }

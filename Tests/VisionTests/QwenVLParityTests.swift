@@ -17,6 +17,30 @@ final class QwenVLParityTests: XCTestCase {
     func testQwen2_5_VL() throws { try checkFamily("qwen2_5_vl") }
     func testQwen3_VL() throws { try checkFamily("qwen3_vl") }
 
+    /// The tiny Qwen2.5-VL the GGUF pair test converts (tools/make_tiny_qwen25vl_pair.py): its
+    /// transformers ids, logits and 8 greedy tokens on Samples/shapes.png.
+    func testTinyQwen2_5_VL() throws {
+        struct Expected: Decodable { let input_ids: [Int32]; let last_logits: [Float]; let greedy_ids: [Int32]; let greedy_margins: [Float] }
+        let dir = FamilyFixtures.root + "/qwen2_5_vl_tiny"
+        let e = try JSONDecoder().decode(Expected.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/expected.json")))
+        let pipeline = try VLMPipeline(directory: dir)
+        let messages = [ChatMessage(role: "user", parts: [.image, .text("What is in the picture?")])]
+        var options = PipelineOptions()
+        let prepared = try pipeline.prepare(.conversation(messages), media: [.image(try ImageLoader.load(path: ReducerEndToEndTests.image))], options: options)
+        XCTAssertEqual(prepared.ids, e.input_ids)
+        let decoder = pipeline.model.language.decoder
+        var x = prepared.embeddings
+        let logits = try decoder.forward(embeddings: &x, rows: prepared.ids.count, cache: decoder.makeCache(.f32), logits: .last,
+                                         positions: prepared.positions, injection: prepared.injection)
+        let err = zip(logits, e.last_logits).map { abs($0 - $1) }.max() ?? .infinity
+        XCTAssertLessThan(err, 2e-3, "tiny qwen2.5-vl: last-position logits")
+        options.maxTokens = e.greedy_ids.count
+        let (result, _) = try pipeline.generate(prepared, options: options)
+        let steps = e.greedy_margins.firstIndex { $0 < 2e-3 } ?? e.greedy_ids.count
+        XCTAssertEqual(Array(result.tokens.prefix(steps)), Array(e.greedy_ids.prefix(steps)), "tiny qwen2.5-vl: greedy tokens")
+        print("tiny qwen2.5-vl: logits max err \(err), \(prepared.ids.count) prompt tokens")
+    }
+
     func checkFamily(_ name: String) throws {
         let fixture = FamilyFixtures.root + "/" + name
         let expected = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: fixture + "/expected.json"))) as! [String: Any]
