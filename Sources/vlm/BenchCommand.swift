@@ -17,6 +17,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Worker threads (default: the number of cores).") var threads: Int?
     @Option(help: "KV cache type.") var kvCache = "f16"
     @Flag(help: "Print one JSON object.") var json = false
+    @Option(help: "A LoRA adapter GGUF, FILE or FILE:SCALE (repeatable): its decode cost is measured with the base's.") var lora: [String] = []
 
     static let text = "The quick brown fox jumps over the lazy dog. Vision-language models read images as sequences of tokens, and most of those tokens can be dropped without changing the answer. "
 
@@ -28,6 +29,7 @@ struct BenchCommand: ParsableCommand {
             Parallel.threadCount = n
             let t0 = ProcessStats.now
             let lm = try LanguageModel.load(path: try ModelLocator.resolve(model))
+            try LoRAOption.apply(lora, to: lm.decoder)
             let loadSeconds = ProcessStats.now - t0
             let unit = lm.tokenizer.encode(Self.text, addSpecial: false)
             let prompt = (0..<promptTokens).map { unit[$0 % unit.count] }
@@ -52,12 +54,14 @@ struct BenchCommand: ParsableCommand {
             if json {
                 let o: [String: Any] = ["model": lm.id, "threads": n, "prompt_tokens": promptTokens, "gen_tokens": genTokens,
                                         "kv_cache": kvCache, "load_s": loadSeconds, "prefill_tok_s": prefillRate,
-                                        "decode_tok_s": decodeRate, "peak_rss_bytes": rss]
+                                        "decode_tok_s": decodeRate, "peak_rss_bytes": rss,
+                                        "lora": lm.decoder.adapters.map { ["file": $0.name, "rank": $0.maxRank] }]
                 let data = try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys])
                 Output.write(String(decoding: data, as: UTF8.self) + "\n")
             } else {
-                Output.write(String(format: "%@  threads %d  prefill %d tokens: %.1f tok/s  decode %d tokens: %.1f tok/s  peak RSS %.0f MB\n",
-                                    lm.id, n, promptTokens, prefillRate, genTokens, decodeRate, Double(rss) / 1e6))
+                let adapters = lm.decoder.adapters.map { "  + LoRA \($0.name) (rank \($0.maxRank))" }.joined()
+                Output.write(String(format: "%@%@  threads %d  prefill %d tokens: %.1f tok/s  decode %d tokens: %.1f tok/s  peak RSS %.0f MB\n",
+                                    lm.id, adapters, n, promptTokens, prefillRate, genTokens, decodeRate, Double(rss) / 1e6))
             }
         }
     }

@@ -11,6 +11,9 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "A llama.cpp mmproj GGUF (vision tower and projector) for a GGUF --model (see `vlm models`).")
     var mmproj: String?
 
+    @Option(help: "A LoRA adapter GGUF (llama.cpp's format) applied beside the LLM's weights, as FILE or FILE:SCALE (repeatable).")
+    var lora: [String] = []
+
     @Option(help: "KV cache storage: f32, f16, q8, q4, kivi2 or vidkv.")
     var kvCache: String = "f16"
 
@@ -104,5 +107,23 @@ struct CommonOptions: ParsableArguments {
     static func message(for error: Error) -> String {
         let text = fullMessage(for: error)
         return text.split(separator: "\n").first.map(String.init) ?? text
+    }
+}
+
+extension CommonOptions {
+    /// Applies every `--lora` to `decoder` (and so to the siblings it makes afterwards).
+    func applyAdapters(to decoder: DecoderModel) throws {
+        try LoRAOption.apply(lora, to: decoder)
+    }
+}
+
+/// `--lora FILE[:SCALE]`, shared by the commands with and without the common options.
+enum LoRAOption {
+    static func apply(_ arguments: [String], to decoder: DecoderModel) throws {
+        for argument in arguments {
+            let (path, scale) = try LoRAAdapter.parse(argument)
+            guard ModelLocator.fileExists(path) else { throw VLMError.badInput("--lora \(path): no such file") }
+            try decoder.apply(LoRAAdapter(path: path, scale: scale, for: decoder.config))
+        }
     }
 }

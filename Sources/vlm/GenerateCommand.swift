@@ -21,6 +21,7 @@ struct GenerateCommand: ParsableCommand {
             let start = ProcessStats.now
             let path = try ModelLocator.resolve(common.model)
             let lm = try LanguageModel.load(path: path)
+            try common.applyAdapters(to: lm.decoder)
             let loaded = ProcessStats.now
             if let warning = lm.templateWarning, !raw { Log.warn(warning) }
 

@@ -43,6 +43,7 @@ struct LogitsCommand: ParsableCommand {
                 return
             }
             let lm = try LanguageModel.load(path: path)
+            try common.applyAdapters(to: lm.decoder)
             let tokens = try lm.promptTokens(user: prompt, system: nil, raw: raw)
             let cache = lm.decoder.makeCache(common.kvCacheType)
             let logits = try lm.decoder.forward(tokens: tokens, cache: cache, logits: .last)

@@ -26,6 +26,7 @@ final class VisionRunner {
             }
             pipeline = try VLMPipeline(directory: path)
         }
+        try common.applyAdapters(to: pipeline.model.language.decoder)
         loadSeconds = ProcessStats.now - start
         if let warning = pipeline.model.chatTemplate.warning { Log.warn(warning) }
     }

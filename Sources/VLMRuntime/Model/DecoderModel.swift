@@ -10,6 +10,8 @@ public final class DecoderModel {
     private let globalRope: RotaryEmbedding
     private let localRope: RotaryEmbedding
     private var workspace = Workspace()
+    /// LoRA adapters applied beside the base products, in order (`--lora`).
+    public private(set) var adapters: [LoRAAdapter] = []
 
     public init(config: DecoderConfig, weights: DecoderWeights) throws {
         try config.validate()
@@ -27,7 +29,17 @@ public final class DecoderModel {
     public func sibling() throws -> DecoderModel {
         let d = try DecoderModel(config: config, weights: weights)
         d.exactActivations = exactActivations
+        d.adapters = adapters
         return d
+    }
+
+    /// Adds `adapter`'s updates to every product it adapts, from the next pass on (loaded for
+    /// this model's config: `LoRAAdapter(path:scale:for:)` checks every shape).
+    public func apply(_ adapter: LoRAAdapter) throws {
+        guard adapter.layers.count == config.layerCount else {
+            throw VLMError.badInput("\(adapter.name): \(adapter.layers.count) layers for a \(config.layerCount)-layer model")
+        }
+        adapters.append(adapter)
     }
 
     /// A new, empty cache for one sequence of at most `capacity` tokens.
@@ -131,6 +143,15 @@ public final class DecoderModel {
         let pass = t > chunk ? Workspace.PassBuffers(rows: t, queryWidth: qw, kvWidth: kvw) : nil
         defer { pass?.free() }
         let q = pass?.q ?? ws.q, k = pass?.k ?? ws.k, v = pass?.v ?? ws.v, attention = pass?.attention ?? ws.attention
+        // LoRA: one rank-wide scratch for the pass's chunk (nothing when no adapter is applied).
+        var loraScratch = [Float](repeating: 0, count: adapters.isEmpty ? 0 : chunk * (adapters.map(\.maxRank).max() ?? 0))
+        func adapt(_ li: Int, _ delta: KeyPath<LayerDeltas, LowRankDelta?>, _ input: UnsafePointer<Float>, rows n: Int,
+                   _ output: UnsafeMutablePointer<Float>) {
+            for adapter in adapters {
+                guard let u = adapter.layers[li][keyPath: delta] else { continue }
+                loraScratch.withUnsafeMutableBufferPointer { u.add(input, rows: n, into: output, scratch: $0.baseAddress!) }
+            }
+        }
 
         for (li, layer) in weights.layers.enumerated() {
             let global = c.isGlobalLayer(li)
@@ -143,6 +164,9 @@ public final class DecoderModel {
                 rmsNorm(x + r0 * d, ws.normed, rows: n, layer.attentionNorm)
                 WeightMatrix.matMul([layer.query, layer.key, layer.value], ws.normed, rows: n, [qc, kc, vc],
                                     exactActivations: exactActivations)
+                adapt(li, \.query, ws.normed, rows: n, qc)
+                adapt(li, \.key, ws.normed, rows: n, kc)
+                adapt(li, \.value, ws.normed, rows: n, vc)
                 addBias(layer.queryBias, qc, rows: n)
                 addBias(layer.keyBias, kc, rows: n)
                 addBias(layer.valueBias, vc, rows: n)
@@ -172,14 +196,18 @@ public final class DecoderModel {
                 let n = min(chunk, t - r0)
                 let xc = x + r0 * d
                 layer.output.matMul(attention + r0 * qw, rows: n, ws.projected, exactActivations: exactActivations)
+                adapt(li, \.output, attention + r0 * qw, rows: n, ws.projected)
                 if let post = layer.postAttentionNorm { rmsNorm(ws.projected, ws.projected, rows: n, post) }
                 add(ws.projected, into: xc, count: n * d)
 
                 rmsNorm(xc, ws.normed, rows: n, layer.mlpNorm)
                 WeightMatrix.matMul([layer.gate, layer.up], ws.normed, rows: n, [ws.gate, ws.up],
                                     exactActivations: exactActivations)
+                adapt(li, \.gate, ws.normed, rows: n, ws.gate)
+                adapt(li, \.up, ws.normed, rows: n, ws.up)
                 c.activation.applyGated(ws.gate, up: ws.up, count: n * c.intermediateSize)
                 layer.down.matMul(ws.gate, rows: n, ws.projected, exactActivations: exactActivations)
+                adapt(li, \.down, ws.gate, rows: n, ws.projected)
                 if let post = layer.postMLPNorm { rmsNorm(ws.projected, ws.projected, rows: n, post) }
                 add(ws.projected, into: xc, count: n * d)
                 r0 += n
