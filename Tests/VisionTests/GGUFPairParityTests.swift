@@ -35,6 +35,34 @@ final class GGUFPairParityTests: XCTestCase {
         }
     }
 
+    /// A Gemma 3 GGUF that states its layer pattern (gemma3.attention.sliding_window_pattern,
+    /// which llama.cpp reads) is read with it: the tiny pair with its second layer made global
+    /// matches the directory whose layer_types say the same, and the stock file (5 : 1) does not.
+    func testGemma3LayerPatternFromTheGGUF() throws {
+        let pairDir = Self.pairs + "/gemma3_tiny", hfDir = FamilyFixtures.root + "/gemma3_tiny"
+        let types = ["sliding_attention", "full_attention", "sliding_attention", "sliding_attention", "sliding_attention", "full_attention"]
+        var w = GGUFWriter(copying: try GGUFFile(path: pairDir + "/model-f32.gguf"))
+        w.set("gemma3.attention.sliding_window_pattern", .array(elementType: 7, types.map { .bool($0 == "sliding_attention") }))
+        let model = TempFile(w.bytes(), name: "gemma3-pattern")
+        let hf = FileManager.default.temporaryDirectory.appendingPathComponent("gemma3-pattern-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: hf, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: hf) }
+        for name in try FileManager.default.contentsOfDirectory(atPath: hfDir) where name != "config.json" {
+            try FileManager.default.createSymbolicLink(atPath: hf + "/" + name, withDestinationPath: hfDir + "/" + name)
+        }
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: hfDir + "/config.json"))) as! [String: Any]
+        var text = config["text_config"] as! [String: Any]
+        text["layer_types"] = types
+        config["text_config"] = text
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: hf + "/config.json"))
+        let directory = try VLMPipeline(directory: hf)
+        let stated = VLMPipeline(model: try VisionLanguageModel(model: model.path, mmproj: pairDir + "/mmproj-f32.gguf"))
+        XCTAssertEqual(stated.model.language.decoder.config.globalLayers, types.map { $0 == "full_attention" })
+        try compare(stated, directory, name: "gemma3_tiny with a stated layer pattern", tolerance: 2e-2)
+        let stock = VLMPipeline(model: try VisionLanguageModel(model: pairDir + "/model-f32.gguf", mmproj: pairDir + "/mmproj-f32.gguf"))
+        XCTAssertNotEqual(stock.model.language.decoder.config.globalLayers, types.map { $0 == "full_attention" })
+    }
+
     func compare(_ pair: VLMPipeline, _ hf: VLMPipeline, name: String, tolerance: Float) throws {
         let image = try ImageLoader.load(path: ReducerEndToEndTests.image)
         var options = PipelineOptions()

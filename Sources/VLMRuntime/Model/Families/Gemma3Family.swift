@@ -18,9 +18,28 @@ enum Gemma3Family {
         if let factor = try f.floatIfPresent(p + "rope.scaling.factor") { c.ropeScaling = factor }
         applyGemma3Switches(&c, slidingWindow: try f.intIfPresent(p + "attention.sliding_window") ?? 512,
                             queryPreAttentionScalar: Float(c.headDim))
+        try readLayerPattern(f, into: &c)
+        if let base = try f.floatIfPresent(p + "rope.freq_base_swa") { c.localRopeTheta = base }
         // Gemma 3 27B scales queries by hidden/heads, not head_dim (as llama.cpp special-cases).
         if hidden == 5376 && heads == 32 { c.attentionScale = 1 / Float(hidden / heads).squareRoot() }
         return c
+    }
+
+    /// `gemma3.attention.sliding_window_pattern` when a file states it (llama.cpp reads it; its
+    /// converter does not write it, gguf-py's metadata tools can): one bool per layer, true for
+    /// a sliding layer, or a period n (every n-th layer global). Without it, 5 sliding : 1 global.
+    static func readLayerPattern(_ f: GGUFFile, into c: inout DecoderConfig) throws {
+        let key = "gemma3.attention.sliding_window_pattern"
+        switch f.metadata[key] {
+        case nil: return
+        case .boolArray(let sliding)?:
+            guard sliding.count == c.layerCount else { throw VLMError.badInput("\(f.path): \(key) has \(sliding.count) entries for \(c.layerCount) layers") }
+            c.globalLayers = sliding.map { !$0 }
+        case .int(let n)? where n > 0 && n <= 1 << 16:
+            c.slidingWindowPattern = Int(n)
+        default:
+            throw VLMError.badInput("\(f.path): \(key) is neither one bool per layer nor a positive period")
+        }
     }
 
     static func applyGemma3Switches(_ c: inout DecoderConfig, slidingWindow: Int, queryPreAttentionScalar: Float) {
