@@ -31,36 +31,11 @@ final class Gemma3VLParityTests: XCTestCase {
 
     /// The six-layer tiny model the GGUF pair test converts (tools/make_tiny_gemma3_pair.py):
     /// its transformers ids, logits and 8 greedy tokens on Samples/shapes.png.
-    func testTinyGemma3() throws {
-        struct Expected: Decodable { let input_ids: [Int32]; let last_logits: [Float]; let greedy_ids: [Int32]; let greedy_margins: [Float] }
-        let dir = FamilyFixtures.root + "/gemma3_tiny"
-        let e = try JSONDecoder().decode(Expected.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/expected.json")))
-        let pipeline = try VLMPipeline(directory: dir)
-        let messages = [ChatMessage(role: "user", parts: [.image, .text("What is in the picture?")])]
-        var options = PipelineOptions()
-        let prepared = try pipeline.prepare(.conversation(messages), media: [.image(try ImageLoader.load(path: ReducerEndToEndTests.image))], options: options)
-        XCTAssertEqual(prepared.ids, e.input_ids)
-        let decoder = pipeline.model.language.decoder
-        var x = prepared.embeddings
-        let logits = try decoder.forward(embeddings: &x, rows: prepared.ids.count, cache: decoder.makeCache(.f32), logits: .last,
-                                         bidirectional: prepared.bidirectional)
-        let err = zip(logits, e.last_logits).map { abs($0 - $1) }.max() ?? .infinity
-        XCTAssertLessThan(err, 2e-3, "tiny gemma3: last-position logits")
-        options.maxTokens = e.greedy_ids.count
-        let (result, _) = try pipeline.generate(prepared, options: options)
-        let steps = e.greedy_margins.firstIndex { $0 < 2e-3 } ?? e.greedy_ids.count
-        XCTAssertEqual(Array(result.tokens.prefix(steps)), Array(e.greedy_ids.prefix(steps)), "tiny gemma3: greedy tokens")
-        print("tiny gemma3: logits max err \(err), \(prepared.ids.count) prompt tokens")
-    }
+    func testTinyGemma3() throws { try FixtureChecks.checkTiny("gemma3_tiny") }
 
     func checkCase(_ pipeline: VLMPipeline, name: String, fixture: String, case c: [String: Any]) throws {
         let media: [MediaInput] = try (c["images"] as! [String]).map { .image(try ImageLoader.load(path: fixture + "/" + $0)) }
-        let messages = (c["messages"] as! [[String: Any]]).map { m -> ChatMessage in
-            let parts = (m["content"] as! [[String: Any]]).map { p -> ChatMessage.Part in
-                p["type"] as! String == "image" ? .image : .text(p["text"] as! String)
-            }
-            return ChatMessage(role: m["role"] as! String, parts: parts)
-        }
+        let messages = FixtureChecks.messages(c["messages"] as! [[String: Any]])
         var options = PipelineOptions()
         let prepared = try pipeline.prepare(.conversation(messages), media: media, options: options)
         XCTAssertEqual(prepared.ids, (c["input_ids"] as! [NSNumber]).map(\.int32Value), "\(name): prompt ids")

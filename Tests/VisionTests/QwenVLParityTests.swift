@@ -19,27 +19,7 @@ final class QwenVLParityTests: XCTestCase {
 
     /// The tiny Qwen2.5-VL the GGUF pair test converts (tools/make_tiny_qwen25vl_pair.py): its
     /// transformers ids, logits and 8 greedy tokens on Samples/shapes.png.
-    func testTinyQwen2_5_VL() throws {
-        struct Expected: Decodable { let input_ids: [Int32]; let last_logits: [Float]; let greedy_ids: [Int32]; let greedy_margins: [Float] }
-        let dir = FamilyFixtures.root + "/qwen2_5_vl_tiny"
-        let e = try JSONDecoder().decode(Expected.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/expected.json")))
-        let pipeline = try VLMPipeline(directory: dir)
-        let messages = [ChatMessage(role: "user", parts: [.image, .text("What is in the picture?")])]
-        var options = PipelineOptions()
-        let prepared = try pipeline.prepare(.conversation(messages), media: [.image(try ImageLoader.load(path: ReducerEndToEndTests.image))], options: options)
-        XCTAssertEqual(prepared.ids, e.input_ids)
-        let decoder = pipeline.model.language.decoder
-        var x = prepared.embeddings
-        let logits = try decoder.forward(embeddings: &x, rows: prepared.ids.count, cache: decoder.makeCache(.f32), logits: .last,
-                                         positions: prepared.positions, injection: prepared.injection)
-        let err = zip(logits, e.last_logits).map { abs($0 - $1) }.max() ?? .infinity
-        XCTAssertLessThan(err, 2e-3, "tiny qwen2.5-vl: last-position logits")
-        options.maxTokens = e.greedy_ids.count
-        let (result, _) = try pipeline.generate(prepared, options: options)
-        let steps = e.greedy_margins.firstIndex { $0 < 2e-3 } ?? e.greedy_ids.count
-        XCTAssertEqual(Array(result.tokens.prefix(steps)), Array(e.greedy_ids.prefix(steps)), "tiny qwen2.5-vl: greedy tokens")
-        print("tiny qwen2.5-vl: logits max err \(err), \(prepared.ids.count) prompt tokens")
-    }
+    func testTinyQwen2_5_VL() throws { try FixtureChecks.checkTiny("qwen2_5_vl_tiny") }
 
     func checkFamily(_ name: String) throws {
         let fixture = FamilyFixtures.root + "/" + name
@@ -58,16 +38,7 @@ final class QwenVLParityTests: XCTestCase {
         if let frames = (c["video"] as? [String: Any])?["frames"] as? [String], !frames.isEmpty {
             media.append(.frames(try frames.map { try ImageLoader.load(path: fixture + "/" + $0) }))
         }
-        let messages = (c["messages"] as! [[String: Any]]).map { m -> ChatMessage in
-            let parts = (m["content"] as! [[String: Any]]).map { p -> ChatMessage.Part in
-                switch p["type"] as! String {
-                case "image": return .image
-                case "video": return .video
-                default: return .text(p["text"] as! String)
-                }
-            }
-            return ChatMessage(role: m["role"] as! String, parts: parts)
-        }
+        let messages = FixtureChecks.messages(c["messages"] as! [[String: Any]])
         var options = PipelineOptions()
         options.fps = ((c["video"] as? [String: Any])?["fps"] as? NSNumber)?.doubleValue   // the given frames' rate
         let prepared = try pipeline.prepare(.conversation(messages), media: media, options: options)

@@ -11,6 +11,8 @@ public struct LoRAAdapter: Sendable {
     public let alpha: Float
     /// One entry per decoder layer (empty updates where the adapter leaves a layer alone).
     public let layers: [LayerDeltas]
+    /// The largest rank among the updates (the decoder's scratch per pass).
+    public let maxRank: Int
 
     /// The products an adapter may adapt, by their GGUF names.
     static let products: [(gguf: String, path: WritableKeyPath<LayerDeltas, LowRankDelta?>)] = [
@@ -61,10 +63,8 @@ public struct LoRAAdapter: Sendable {
             throw VLMError.unsupported("\(path): LoRA factors vlm does not apply: \(other.prefix(4).joined(separator: ", "))")
         }
         self.layers = layers
+        maxRank = layers.flatMap(\.all).map(\.rank).max() ?? 0
     }
-
-    /// The largest rank among the updates (scratch sizing).
-    public var maxRank: Int { layers.flatMap(\.all).map(\.rank).max() ?? 0 }
 
     /// `--lora FILE[:SCALE]`: the path and the scale (1 when not given).
     public static func parse(_ argument: String) throws -> (path: String, scale: Float) {

@@ -15,11 +15,6 @@ public struct LowRankDelta: Sendable {
         self.a = a; self.b = b; self.rank = rank; self.inFeatures = inFeatures; self.outFeatures = outFeatures; self.scale = scale
     }
 
-    /// The same update at another strength.
-    public func scaled(by factor: Float) -> LowRankDelta {
-        LowRankDelta(a: a, b: b, rank: rank, inFeatures: inFeatures, outFeatures: outFeatures, scale: scale * factor)
-    }
-
     /// y[rows x out] += s · (x[rows x in] Aᵀ) Bᵀ; `scratch` holds at least rows x rank floats.
     public func add(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
         a.withUnsafeBufferPointer { ab in b.withUnsafeBufferPointer { bb in

@@ -14,6 +14,20 @@ public final class TensorCheckpoint {
         public let owner: AnyObject
         public var elementCount: Int { shape.reduce(1, *) }
 
+        /// The values widened to Float; `source` names the tensor in errors.
+        public func floats(source: String) throws -> [Float] {
+            guard elementCount > 0 else { return [] }
+            let rowLength = shape.last ?? 1
+            guard rowLength > 0, rowLength % type.blockSize == 0 else {
+                throw VLMError.badInput("\(source): rows of \(rowLength) are not whole \(type) blocks")
+            }
+            let rows = elementCount / rowLength
+            let m = WeightMatrix(type: type, rows: rows, cols: rowLength, data: data, owner: owner)
+            var out = [Float](repeating: 0, count: elementCount)
+            out.withUnsafeMutableBufferPointer { m.dequantizeRows(0..<rows, into: $0.baseAddress!) }
+            return out
+        }
+
         public init(type: GGMLType, shape: [Int], data: UnsafeRawPointer, owner: AnyObject) {
             self.type = type; self.shape = shape; self.data = data; self.owner = owner
         }
@@ -92,16 +106,6 @@ public final class TensorCheckpoint {
 
     /// Any tensor's values widened to Float (norm weights, biases, convolutions).
     public func floats(named name: String) throws -> [Float] {
-        let e = try entry(name)
-        guard e.elementCount > 0 else { return [] }
-        let rowLength = e.shape.last ?? 1
-        guard rowLength > 0, rowLength % e.type.blockSize == 0 else {
-            throw VLMError.badInput("\(directory): tensor \(name) rows of \(rowLength) are not whole \(e.type) blocks")
-        }
-        let rows = e.elementCount / rowLength
-        let m = WeightMatrix(type: e.type, rows: rows, cols: rowLength, data: e.data, owner: e.owner)
-        var out = [Float](repeating: 0, count: e.elementCount)
-        out.withUnsafeMutableBufferPointer { m.dequantizeRows(0..<rows, into: $0.baseAddress!) }
-        return out
+        try entry(name).floats(source: "\(directory): tensor \(name)")
     }
 }

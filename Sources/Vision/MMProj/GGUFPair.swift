@@ -45,8 +45,12 @@ extension VisionLanguageModel {
     public convenience init(model: String, mmproj: String) throws {
         let m = try MMProjFile(path: mmproj)
         let family = try GGUFPair.family(for: m)
-        guard !GGUFPair.isMMProj(model) else { throw VLMError.usage("--model \(model) is an mmproj file; give the language model GGUF as --model and this file as --mmproj") }
-        let language = try LanguageModel.load(path: model)
+        let language: LanguageModel
+        do {
+            language = try LanguageModel.load(path: model)
+        } catch where GGUFPair.isMMProj(model) {
+            throw VLMError.usage("--model \(model) is an mmproj file; give the language model GGUF as --model and this file as --mmproj")
+        }
         var layout = try family.mmprojLayout(m, language: language)
         layout.config["mmproj_file"] = mmproj
         layout.config["text_model_file"] = model

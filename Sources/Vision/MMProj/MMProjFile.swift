@@ -110,7 +110,7 @@ public struct MMProjFile {
     }
 
     private func rearranged(_ e: TensorCheckpoint.Entry, name: String, _ how: MMProjTensorNames.Rearrangement) throws -> TensorCheckpoint.Entry {
-        let values = try TensorCheckpoint(entries: [name: e], source: path).floats(named: name)
+        let values = try e.floats(source: "\(path): tensor \(name)")
         switch how {
         case .plusOne:
             return TensorCheckpoint.Entry(shape: e.shape, floats: values.map { $0 - 1 })
@@ -126,7 +126,7 @@ public struct MMProjFile {
     private func combined(_ c: MMProjTensorNames.Combination, name: String) throws -> TensorCheckpoint.Entry {
         let parts = try c.parts.map { part -> (shape: [Int], values: [Float]) in
             let e = entry(part)!
-            return (e.shape, try TensorCheckpoint(entries: [part: e], source: path).floats(named: part))
+            return (e.shape, try e.floats(source: "\(path): tensor \(part)"))
         }
         let inner = parts[0].shape.dropFirst()
         guard parts.allSatisfy({ $0.shape.dropFirst() == inner }) else {
