@@ -63,6 +63,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from tiny_pair_common import HOME, convert, encode, f32, last_logits, llama_paths, messages_for
+
 TOOLS = Path(__file__).resolve().parent
 REPO = TOOLS.parent
 SRC_FIXTURE = REPO / "Tests/VisionTests/Fixtures/vlms/gemma3"
@@ -76,7 +78,6 @@ MARGIN = 2e-3  # the Swift tests' near-tie threshold (tools/make_qwen_vl_fixture
 SPECIAL_IDS = {"<pad>": 0, "<eos>": 1, "<bos>": 2, "<unk>": 3, "<start_of_turn>": 4, "<end_of_turn>": 5,
                "<start_of_image>": 6, "<end_of_image>": 7, "<image_soft_token>": 8}
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja")
-HOME = Path(os.environ.get("VLM_LLAMA_CPP_HOME", Path.home() / ".cache/vlm/llama.cpp"))
 
 # The big fixture's knob names (gemma3_vlm_models._BASE) and values, except the first try's: at width 64
 # the big fixture's values (embed 2^-5, post_ffw 64) decode with a margin of 0.0004 here. Picked from a
@@ -92,10 +93,6 @@ KNOB_TRIES = [dict(_BASE, embed=2.0 ** -2, post_ffw=8.0), dict(_BASE, embed=2.0 
 
 def log(msg):
     print(f"[make_tiny_gemma3_pair] {msg}", flush=True)
-
-
-def f32(x):
-    return float(str(np.float32(x)))  # shortest text that reads back as the same float32
 
 
 # ---------------------------------------------------------------------------------------------
@@ -175,15 +172,6 @@ def set_weights(model, knobs):
 # ---------------------------------------------------------------------------------------------
 # Inputs and what transformers computes
 
-def messages_for(image):
-    return [{"role": "user", "content": [{"type": "image", "image": image}, {"type": "text", "text": QUESTION}]}]
-
-
-def encode(proc, image):
-    return proc.apply_chat_template(messages_for(image), add_generation_prompt=True, tokenize=True,
-                                    return_dict=True, return_tensors="pt")
-
-
 def greedy(model, inputs):
     with torch.no_grad():
         res = model.generate(**inputs, max_new_tokens=GREEDY, min_new_tokens=GREEDY, do_sample=False,
@@ -191,11 +179,6 @@ def greedy(model, inputs):
                              return_dict_in_generate=True)
     margins = [float(s[0].topk(2).values[0] - s[0].topk(2).values[1]) for s in res.scores]
     return res.sequences[0, inputs["input_ids"].shape[1]:].tolist(), margins
-
-
-def last_logits(model, inputs):
-    with torch.no_grad():
-        return model(**inputs).logits[0, -1]
 
 
 def check_no_cache(model, inputs, gen, margins):
@@ -282,7 +265,7 @@ def check_loadable(expected, image):
     assert model.lm_head.weight.data_ptr() == model.get_input_embeddings().weight.data_ptr(), "tied lm_head"
     proc = AutoProcessor.from_pretrained(str(OUT))
     assert type(proc).__name__ == "Gemma3Processor", type(proc)
-    inputs = encode(proc, image)
+    inputs = encode(proc, image, QUESTION)
     assert inputs["input_ids"][0].tolist() == expected["input_ids"], "AutoProcessor ids differ"
     logits = [f32(x) for x in last_logits(model, inputs).tolist()]
     assert logits == expected["last_logits"], "reloaded logits differ"
@@ -292,40 +275,6 @@ def check_loadable(expected, image):
 
 # ---------------------------------------------------------------------------------------------
 # GGUF
-
-def llama_paths():
-    env = HOME / "paths.env"
-    if not env.is_file():
-        raise SystemExit(f"{env} missing: run tools/build_llama_cpp.sh first")
-    return dict(line.split("=", 1) for line in env.read_text().splitlines() if "=" in line)
-
-
-def convert(paths, log_dir):
-    """convert_hf_to_gguf.py through make_gguf_pairs.py's child mode (its logged work-arounds)."""
-    GGUF_OUT.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, LLAMA_CPP_SRC=paths["LLAMA_CPP_SRC"])
-    patches = {}
-    for out_name, extra in (("model-f32.gguf", ["--outtype", "f32"]),
-                            ("mmproj-f32.gguf", ["--mmproj", "--outtype", "f32"]),
-                            ("mmproj-f16.gguf", ["--mmproj", "--outtype", "f16"])):
-        out = GGUF_OUT / out_name
-        if out.exists():
-            out.unlink()
-        cmd = [sys.executable, str(TOOLS / "make_gguf_pairs.py"), "--_convert", "--", str(OUT), *extra,
-               "--outfile", str(out)]
-        log("$ " + " ".join(cmd))
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-        logfile = log_dir / f"convert-{out_name[:-5]}.log"
-        logfile.write_text("$ " + " ".join(cmd) + "\n" + p.stdout + f"\n[exit {p.returncode}]\n")
-        if p.returncode != 0 or not out.is_file():
-            print(p.stdout[-4000:])
-            raise SystemExit(f"conversion to {out} failed (log {logfile})")
-        patches[out_name] = [l.split("PATCH ", 1)[1] for l in p.stdout.splitlines() if "[make_gguf_pairs] PATCH" in l]
-        for pt in patches[out_name]:
-            log(f"  PATCH {pt}")
-        log(f"  -> {out} ({out.stat().st_size} bytes)")
-    return patches
-
 
 def add_swa_pattern(model_cfg):
     """--swa-pattern: writes gemma3.attention.sliding_window_pattern (one bool per layer, from
@@ -410,8 +359,8 @@ def main():
     assert got == SPECIAL_IDS, got
     model, proc = build(tok)
     image = Image.open(IMAGE).convert("RGB")
-    inputs = encode(proc, image)
-    blank_inputs = encode(proc, Image.new("RGB", image.size, (128, 128, 128)))
+    inputs = encode(proc, image, QUESTION)
+    blank_inputs = encode(proc, Image.new("RGB", image.size, (128, 128, 128)), QUESTION)
     ids = inputs["input_ids"][0].tolist()
     assert ids.count(SPECIAL_IDS["<image_soft_token>"]) == 16, ids
     assert ids.count(SPECIAL_IDS["<start_of_image>"]) == 1 and ids.count(SPECIAL_IDS["<end_of_image>"]) == 1, ids
@@ -422,7 +371,7 @@ def main():
     knobs, tries = choose_knobs(model, inputs, blank_inputs)
     gen, margins = greedy(model, inputs)
     check_no_cache(model, inputs, gen, margins)
-    prompt = proc.apply_chat_template(messages_for(image), add_generation_prompt=True, tokenize=False)
+    prompt = proc.apply_chat_template(messages_for(image, QUESTION), add_generation_prompt=True, tokenize=False)
     expected = {"input_ids": ids, "last_logits": [f32(x) for x in last_logits(model, inputs).tolist()],
                 "greedy_ids": gen, "greedy_margins": [f32(m) for m in margins],
                 "prompt": prompt, "greedy_text": tok.decode(gen), "knobs": knobs,
@@ -441,7 +390,7 @@ def main():
     if a.no_gguf:
         return
     paths = llama_paths()
-    convert(paths, log_dir)
+    convert(paths, OUT, GGUF_OUT, log_dir, log)
     if a.swa_pattern:
         add_swa_pattern(json.loads((OUT / "config.json").read_text()))
     listings(log_dir)

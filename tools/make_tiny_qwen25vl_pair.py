@@ -112,6 +112,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from tiny_pair_common import HOME, convert, encode, f32, last_logits, llama_paths, messages_for
+
 TOOLS = Path(__file__).resolve().parent
 REPO = TOOLS.parent
 SRC_FIXTURE = REPO / "Tests/VisionTests/Fixtures/vlms/qwen2_5_vl"
@@ -129,7 +131,6 @@ MIN_PIXELS = 56 * 56          # 3136, the big fixture's (and the checkpoint's) m
 MAX_PIXELS = 28 * 28 * 16384  # transformers' default: the converter writes no pixel bounds, so the pair reads the default
 EXPECT_GRID = [1, 18, 28]     # shapes.png 384x256 -> 392x252
 CLI_TOKENS = (MIN_PIXELS // (28 * 28), MAX_PIXELS // (28 * 28))  # --image-min-tokens 4 --image-max-tokens 64
-HOME = Path(os.environ.get("VLM_LLAMA_CPP_HOME", Path.home() / ".cache/vlm/llama.cpp"))
 
 # The big fixture's knob names (qwen_vl_weights._BASE) and values, except the first try's linear: at these
 # widths the big fixture's values (embed 2^-2, linear 1, qk_proj 1) decode with a min margin of only 0.025.
@@ -144,10 +145,6 @@ KNOB_TRIES = [dict(_BASE, linear=2), dict(_BASE), dict(_BASE, embed=2.0 ** -1, l
 
 def log(msg):
     print(f"[make_tiny_qwen25vl_pair] {msg}", flush=True)
-
-
-def f32(x):
-    return float(str(np.float32(x)))  # shortest text that reads back as the same float32
 
 
 # ---------------------------------------------------------------------------------------------
@@ -222,15 +219,6 @@ def set_weights(model, knobs):
 # ---------------------------------------------------------------------------------------------
 # Inputs and what transformers computes
 
-def messages_for(image):
-    return [{"role": "user", "content": [{"type": "image", "image": image}, {"type": "text", "text": QUESTION}]}]
-
-
-def encode(proc, image):
-    return proc.apply_chat_template(messages_for(image), add_generation_prompt=True, tokenize=True,
-                                    return_dict=True, return_tensors="pt")
-
-
 def greedy(model, inputs):
     with torch.no_grad():
         res = model.generate(**inputs, max_new_tokens=GREEDY, min_new_tokens=GREEDY, do_sample=False,
@@ -238,11 +226,6 @@ def greedy(model, inputs):
                              return_dict_in_generate=True)
     margins = [float(s[0].topk(2).values[0] - s[0].topk(2).values[1]) for s in res.scores]
     return res.sequences[0, inputs["input_ids"].shape[1]:].tolist(), margins
-
-
-def last_logits(model, inputs):
-    with torch.no_grad():
-        return model(**inputs).logits[0, -1]
 
 
 def check_no_cache(model, inputs, gen, margins):
@@ -343,7 +326,7 @@ def check_loadable(expected, image):
     assert type(ip).__name__ == "Qwen2VLImageProcessorPil", type(ip)
     _, vp = processor_parts()
     proc = make_proc(ip, vp, tok, (OUT / "chat_template.jinja").read_text())
-    inputs = encode(proc, image)
+    inputs = encode(proc, image, QUESTION)
     assert inputs["input_ids"][0].tolist() == expected["input_ids"], "reloaded processor ids differ"
     assert inputs["image_grid_thw"].tolist() == expected["image_grid_thw"], "reloaded grid differs"
     logits = [f32(x) for x in last_logits(model, inputs).tolist()]
@@ -354,40 +337,6 @@ def check_loadable(expected, image):
 
 # ---------------------------------------------------------------------------------------------
 # GGUF
-
-def llama_paths():
-    env = HOME / "paths.env"
-    if not env.is_file():
-        raise SystemExit(f"{env} missing: run tools/build_llama_cpp.sh first")
-    return dict(line.split("=", 1) for line in env.read_text().splitlines() if "=" in line)
-
-
-def convert(paths, log_dir):
-    """convert_hf_to_gguf.py through make_gguf_pairs.py's child mode (its logged work-arounds)."""
-    GGUF_OUT.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, LLAMA_CPP_SRC=paths["LLAMA_CPP_SRC"])
-    patches = {}
-    for out_name, extra in (("model-f32.gguf", ["--outtype", "f32"]),
-                            ("mmproj-f32.gguf", ["--mmproj", "--outtype", "f32"]),
-                            ("mmproj-f16.gguf", ["--mmproj", "--outtype", "f16"])):
-        out = GGUF_OUT / out_name
-        if out.exists():
-            out.unlink()
-        cmd = [sys.executable, str(TOOLS / "make_gguf_pairs.py"), "--_convert", "--", str(OUT), *extra,
-               "--outfile", str(out)]
-        log("$ " + " ".join(cmd))
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-        logfile = log_dir / f"convert-{out_name[:-5]}.log"
-        logfile.write_text("$ " + " ".join(cmd) + "\n" + p.stdout + f"\n[exit {p.returncode}]\n")
-        if p.returncode != 0 or not out.is_file():
-            print(p.stdout[-4000:])
-            raise SystemExit(f"conversion to {out} failed (log {logfile})")
-        patches[out_name] = [l.split("PATCH ", 1)[1] for l in p.stdout.splitlines() if "[make_gguf_pairs] PATCH" in l]
-        for pt in patches[out_name]:
-            log(f"  PATCH {pt}")
-        log(f"  -> {out} ({out.stat().st_size} bytes)")
-    return patches
-
 
 def check_gguf(model_cfg):
     """What the docstring says the converter writes (and does not write), asserted on the files."""
@@ -476,8 +425,8 @@ def main():
     model, proc = build(tok)
     image = Image.open(IMAGE).convert("RGB")
     assert image.size == (384, 256), image.size
-    inputs = encode(proc, image)
-    blank_inputs = encode(proc, Image.new("RGB", image.size, (128, 128, 128)))
+    inputs = encode(proc, image, QUESTION)
+    blank_inputs = encode(proc, Image.new("RGB", image.size, (128, 128, 128)), QUESTION)
     ids = inputs["input_ids"][0].tolist()
     grid = inputs["image_grid_thw"].tolist()
     assert grid == [EXPECT_GRID], grid
@@ -495,7 +444,7 @@ def main():
     window = window_summary(model, inputs["image_grid_thw"])
     log(f"window attention (window_size 112): {window['num_windows']} windows of <= "
         f"{window['merged_window']}x{window['merged_window']} merged tokens, cu {window['cu_window_seqlens']}")
-    prompt = proc.apply_chat_template(messages_for(image), add_generation_prompt=True, tokenize=False)
+    prompt = proc.apply_chat_template(messages_for(image, QUESTION), add_generation_prompt=True, tokenize=False)
     expected = {"input_ids": ids, "image_grid_thw": grid, "position_ids": pos, "rope_deltas": deltas,
                 "last_logits": [f32(x) for x in last_logits(model, inputs).tolist()],
                 "greedy_ids": gen, "greedy_margins": [f32(m) for m in margins],
@@ -516,7 +465,7 @@ def main():
     if a.no_gguf:
         return
     paths = llama_paths()
-    convert(paths, log_dir)
+    convert(paths, OUT, GGUF_OUT, log_dir, log)
     listings(log_dir)
     check_gguf(json.loads((OUT / "config.json").read_text()))
     for f in sorted(GGUF_OUT.iterdir()):
