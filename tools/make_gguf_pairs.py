@@ -93,13 +93,17 @@ def choose_pre_tokenizer(dir_model: Path) -> tuple[str, str]:
     return "default", f"tokenizer.json pre_tokenizer {json.dumps(pre)[:200]} not recognised: 'default' is a GUESS"
 
 
-def child_convert(argv: list[str]) -> None:
+def converter_source() -> Path:
+    """The llama.cpp source of LLAMA_CPP_SRC, put on sys.path with its gguf-py (child modes)."""
     src = Path(os.environ["LLAMA_CPP_SRC"])
     sys.path.insert(0, str(src))
     sys.path.insert(1, str(src / "gguf-py"))
-    import conversion
-    from conversion import base
+    return src
 
+
+def patch_pre_tokenizer(base, log=log) -> None:
+    """Where llama.cpp does not know a tiny tokenizer's hash (get_vocab_base_pre raises), the
+    pre-tokenizer choose_pre_tokenizer reads from tokenizer.json, logged as a PATCH."""
     orig_pre = base.TextModel.get_vocab_base_pre
 
     def get_vocab_base_pre(self, tokenizer):
@@ -111,6 +115,14 @@ def child_convert(argv: list[str]) -> None:
             return pre
 
     base.TextModel.get_vocab_base_pre = get_vocab_base_pre
+
+
+def child_convert(argv: list[str]) -> None:
+    src = converter_source()
+    import conversion
+    from conversion import base
+
+    patch_pre_tokenizer(base)
 
     orig_gmc = conversion.get_model_class
     text_fallback = os.environ.get("VLM_TEXT_ARCH_FALLBACK")

@@ -116,22 +116,10 @@ def log(msg: str) -> None:
 # ----------------------------------------------------------------------------------------------
 
 def child_convert_lora(argv: list[str]) -> None:
-    src = Path(os.environ["LLAMA_CPP_SRC"])
-    sys.path.insert(0, str(src))
-    sys.path.insert(1, str(src / "gguf-py"))
+    src = mgp.converter_source()
     from conversion import base
 
-    orig_pre = base.TextModel.get_vocab_base_pre
-
-    def get_vocab_base_pre(self, tokenizer):
-        try:
-            return orig_pre(self, tokenizer)
-        except NotImplementedError as e:
-            pre, why = mgp.choose_pre_tokenizer(Path(self.dir_model))
-            log(f"PATCH pre-tokenizer: get_vocab_base_pre raised NotImplementedError({e}); using {pre!r} ({why})")
-            return pre
-
-    base.TextModel.get_vocab_base_pre = get_vocab_base_pre
+    mgp.patch_pre_tokenizer(base, log)
     import runpy
     script = str(src / "convert_lora_to_gguf.py")
     sys.argv = [script] + argv
