@@ -4,30 +4,14 @@
 // decoders), Vision (images, processors, ViTs, VLM families), Video (FFmpeg), Prune (reducers),
 // vlm (CLI and server). C libraries come in as system-library targets found by pkg-config.
 import PackageDescription
-import Foundation
 
-/// Swift's default x86-64 target is SSE2 only, which leaves the SIMD kernels at a quarter of
-/// the machine's width. When the building machine has AVX2, FMA and F16C (every x86 server
-/// since 2013) the kernels are compiled for them; elsewhere (older x86, ARM) the default stays.
-/// `VLM_GENERIC_CPU=1` forces the portable build, e.g. for binaries shipped to other machines.
-let cpuFlags: [String] = {
-    #if os(Linux) && arch(x86_64)
-    if ProcessInfo.processInfo.environment["VLM_GENERIC_CPU"] == "1" { return [] }
-    guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-          let flagsLine = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
-    else { return [] }
-    let flags = Set(flagsLine.split(separator: " ").map(String.init))
-    return ["avx2", "fma", "f16c"].allSatisfy(flags.contains) ? ["-target-cpu", "haswell"] : []
-    #else
-    return []
-    #endif
-}()
-
+/// No `-target-cpu`: a binary must run on any x86-64 CPU, whatever machine built it. The SIMD
+/// work lives in CKernels, compiled once per instruction-set path (portable, AVX2, AVX-512) and
+/// chosen at run time (`CKernels/cpu_path.c`); Swift code stays at the architecture's baseline.
 /// Release builds drop Swift's arithmetic-overflow and bounds traps only where a target opts in
 /// with `-Ounchecked`; every file keeps its own explicit validation of untrusted input.
 let optimizedSettings: [SwiftSetting] = [
-    .unsafeFlags(["-Ounchecked", "-wmo"] + cpuFlags, .when(configuration: .release)),
-    .unsafeFlags(cpuFlags, .when(configuration: .debug)),
+    .unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release)),
 ]
 
 let package = Package(
@@ -60,8 +44,11 @@ let package = Package(
         // libpng also reports errors by longjmp; its full API is needed to decode as PIL does.
         .target(name: "CPNGShim", dependencies: ["CPNG"], path: "Sources/CPNGShim"),
 
-        // Decode-path quantized dot products (AVX2 chosen at run time, portable C elsewhere).
-        .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        // The SIMD kernels (quantized and float dot products, norms, softmax, attention) and the
+        // worker pool, each compiled per CPU path and dispatched at run time. -fno-math-errno
+        // keeps sqrtf and friends inline instead of libm calls.
+        .target(name: "CKernels", path: "Sources/CKernels", exclude: ["README.md"],
+                cSettings: [.unsafeFlags(["-O3", "-fno-math-errno", "-Wno-psabi"])]),
 
         // Libraries.
         .target(name: "VLMRuntime", dependencies: ["COpenBLAS", "CKernels"], exclude: ["README.md"],

@@ -1,68 +1,123 @@
-"""Runs the same GGUF through llama.cpp (llama-cpp-python) and `vlm bench` in one run, on the
-same prompt tokens and thread count, and prints throughput ratios and peak RSS (issue 3, check 4).
+"""Decode and prefill of vlm against llama.cpp on the same GGUF files, same machine, same thread
+count, in one run: the two engines alternate `--rounds` times and the median ratio is printed
+(issue 22, check 1).
 
-  .venv-ref/bin/python tools/bench_vs_llamacpp.py [--model PATH] [--threads 2]
-      [--prompt-tokens 512] [--gen-tokens 128] [--repeats 3] [--vlm .build/release/vlm]
+  python3 tools/bench_vs_llamacpp.py [--threads 2] [--rounds 3] [--prompt-tokens 512]
+      [--gen-tokens 128] [--vlm .build/release/vlm] [--paths best,avx2] [--models A.gguf,B.gguf]
 
-Each engine runs in its own child process so that peak RSS is its own (the llama.cpp child's
-figure includes the Python interpreter, ~25 MB). Best of --repeats runs is reported for both.
-Needs llama-cpp-python (pip install llama-cpp-python; it builds llama.cpp from source).
+llama.cpp is `llama-bench` from tools/build_llama_cpp.sh (the llama-cpp-python sdist's vendored
+tree, built with the best flags for this machine: -march=native, or AVX-512 without AMX on AMX
+CPUs, where ggml's AMX path dies with SIGILL). Default models: SmolLM2-135M-Instruct Q4_1 and
+Gemma 3 270M Q4_K_M (scripts/setup.sh installs both), and the Qwen2-0.5B-shaped Q8_0 that
+`tools/bench_vs_mtmd.py --pair llava15-qwen2-0.5b --steps build,convert` makes with llama.cpp's
+own converter, when it exists. `--paths` runs vlm once per CPU path (VLM_CPU_PATH); `best` is
+the path vlm picks by itself.
+
+Each engine runs in its own child process; peak RSS is the child's (wait4). Prints the CPU, the
+llama.cpp build flags and vlm's kernel path with every figure.
 """
-import argparse, json, os, subprocess, sys
+import argparse, json, os, statistics, subprocess, sys, tempfile
+from pathlib import Path
 
-TEXT = ("The quick brown fox jumps over the lazy dog. Vision-language models read images as "
-        "sequences of tokens, and most of those tokens can be dropped without changing the answer. ")
+HERE = Path(__file__).resolve().parent
+MODELS = Path(os.environ.get("VLM_MODELS", Path.home() / ".cache/vlm/models"))
+DEFAULT_MODELS = [MODELS / "SmolLM2-135M-Instruct.Q4_1.gguf", MODELS / "gemma-3-270m-q4_k_m.gguf",
+                  Path("/tmp/bench-pairs/llava15-qwen2-0.5b/model-q8_0.gguf")]
 
-LLAMA_CHILD = r'''
-import json, resource, sys, time
-import numpy as np
-from llama_cpp import Llama
-model, threads, n_prompt, n_gen, repeats, text = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
-llm = Llama(model_path=model, n_ctx=n_prompt + n_gen + 8, n_threads=threads, n_threads_batch=threads,
-            n_batch=n_prompt, n_ubatch=n_prompt, verbose=False)
-unit = llm.tokenize(text.encode(), add_bos=False, special=False)
-prompt = [unit[i % len(unit)] for i in range(n_prompt)]
-best_p = best_d = float("inf")
-for _ in range(repeats):
-    llm.reset()
-    t0 = time.perf_counter(); llm.eval(prompt); t1 = time.perf_counter()
-    for _ in range(n_gen):
-        # llama-cpp-python keeps only the last position's logits (logits_all=False), in the context.
-        tok = int(np.argmax(np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))))
-        llm.eval([tok])
-    t2 = time.perf_counter()
-    best_p, best_d = min(best_p, t1 - t0), min(best_d, t2 - t1)
-print(json.dumps({"prefill_tok_s": n_prompt / best_p, "decode_tok_s": n_gen / best_d,
-                  "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-                  "version": __import__("llama_cpp").__version__}))
-'''
+
+def paths_env() -> dict:
+    env = Path.home() / ".cache/vlm/llama.cpp/paths.env"
+    if not env.is_file():
+        sys.exit(f"{env} is missing: run tools/build_llama_cpp.sh first")
+    return dict(line.strip().split("=", 1) for line in env.read_text().splitlines() if "=" in line)
+
+
+def run_child(cmd: list, env: dict | None = None) -> tuple[str, int]:
+    """Runs cmd; returns (stdout, peak RSS bytes of that child alone, from wait4)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        p = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, env=env)
+        _, status, usage = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0); err.seek(0)
+        if p.returncode != 0:
+            sys.exit(f"{' '.join(map(str, cmd))} failed ({p.returncode}):\n{err.read()[-2000:]}")
+        return out.read(), usage.ru_maxrss * 1024
+
+
+def llama_bench(binary: str, model: Path, a) -> dict:
+    out, rss = run_child([binary, "-m", str(model), "-t", str(a.threads), "-p", str(a.prompt_tokens),
+                          "-n", str(a.gen_tokens), "-r", "1", "-o", "json"])
+    rows = json.loads(out)
+    pp = next(r for r in rows if r["n_prompt"] > 0 and r["n_gen"] == 0)
+    tg = next(r for r in rows if r["n_gen"] > 0 and r["n_prompt"] == 0)
+    return {"prefill_tok_s": pp["avg_ts"], "decode_tok_s": tg["avg_ts"], "peak_rss_bytes": rss}
+
+
+def vlm_bench(binary: str, model: Path, a, path: str) -> dict:
+    env = dict(os.environ)
+    if path != "best":
+        env["VLM_CPU_PATH"] = path
+    out, _ = run_child([binary, "bench", "--model", str(model), "--threads", str(a.threads),
+                        "--prompt-tokens", str(a.prompt_tokens), "--gen-tokens", str(a.gen_tokens),
+                        "--repeats", "1", "--json"], env)
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def cmake_flags(build_dir: Path) -> str:
+    cache = build_dir / "CMakeCache.txt"
+    if not cache.is_file():
+        return "?"
+    keep = ("GGML_NATIVE", "GGML_AVX512:", "GGML_AVX512_VNNI", "GGML_AVX512_BF16", "GGML_AMX_INT8", "GGML_OPENMP:")
+    return " ".join(l.split(":")[0] + "=" + l.split("=")[-1] for l in cache.read_text().splitlines()
+                    if l.startswith(keep) and not l.startswith("//"))
+
 
 def main():
-    here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default=os.path.join(os.environ.get("VLM_MODELS", os.path.expanduser("~/.cache/vlm/models")),
-                                                    "SmolLM2-135M-Instruct.Q4_1.gguf"))
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--prompt-tokens", type=int, default=512)
     ap.add_argument("--gen-tokens", type=int, default=128)
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--vlm", default=os.path.join(here, "..", ".build", "release", "vlm"))
+    ap.add_argument("--vlm", default=str(HERE.parent / ".build/release/vlm"))
+    ap.add_argument("--paths", default="best")
+    ap.add_argument("--models", default="")
     a = ap.parse_args()
+    env = paths_env()
+    models = [Path(m) for m in a.models.split(",") if m] or [m for m in DEFAULT_MODELS if m.is_file()]
+    for m in DEFAULT_MODELS:
+        if not a.models and not m.is_file():
+            print(f"(skipping {m}: not built; see the docstring)")
+    llama = env["LLAMA_BENCH"]
+    paths = a.paths.split(",")
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    print(f"CPU {cpu}; {a.threads} threads; prompt {a.prompt_tokens}, decode {a.gen_tokens}; "
+          f"{a.rounds} alternating rounds, medians")
+    print(f"llama.cpp {env.get('LLAMA_CPP_COMMIT')} (llama-cpp-python {env.get('LLAMA_CPP_PYTHON_VERSION')}), "
+          f"{cmake_flags(Path(llama).parent.parent)}")
+    results = []
+    for model in models:
+        runs = {"llama": []}
+        runs.update({p: [] for p in paths})
+        for _ in range(a.rounds):
+            runs["llama"].append(llama_bench(llama, model, a))
+            for p in paths:
+                runs[p].append(vlm_bench(a.vlm, model, a, p))
+        med = lambda key, rs: statistics.median(r[key] for r in rs)
+        lp, ld = med("prefill_tok_s", runs["llama"]), med("decode_tok_s", runs["llama"])
+        print(f"\n{model.name}")
+        print(f"  {'engine':34}{'prefill tok/s':>14}{'decode tok/s':>14}{'prefill x':>11}{'decode x':>10}")
+        print(f"  {'llama.cpp':34}{lp:14.1f}{ld:14.1f}")
+        for p in paths:
+            vp, vd = med("prefill_tok_s", runs[p]), med("decode_tok_s", runs[p])
+            label = f"vlm ({runs[p][0]['cpu_path']})"
+            print(f"  {label:34}{vp:14.1f}{vd:14.1f}{vp / lp:10.2f}x{vd / ld:9.2f}x")
+            results.append({"model": model.name, "path": runs[p][0]["cpu_path"], "llama_prefill": lp, "llama_decode": ld,
+                            "vlm_prefill": vp, "vlm_decode": vd, "vlm_rss_mb": runs[p][-1]["peak_rss_bytes"] / 1e6,
+                            "llama_rss_mb": runs["llama"][-1]["peak_rss_bytes"] / 1e6})
+        print(f"  (vlm rounds decode: {[round(r['decode_tok_s'], 1) for r in runs[paths[0]]]}; "
+              f"llama.cpp: {[round(r['decode_tok_s'], 1) for r in runs['llama']]})")
+    print("\nJSON " + json.dumps(results))
 
-    llama = json.loads(subprocess.run([sys.executable, "-c", LLAMA_CHILD, a.model, str(a.threads), str(a.prompt_tokens),
-                                       str(a.gen_tokens), str(a.repeats), TEXT],
-                                      check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
-    vlm = json.loads(subprocess.run([a.vlm, "bench", "--model", a.model, "--threads", str(a.threads),
-                                     "--prompt-tokens", str(a.prompt_tokens), "--gen-tokens", str(a.gen_tokens),
-                                     "--repeats", str(a.repeats), "--json"],
-                                    check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
-    print(f"model {os.path.basename(a.model)}, {a.threads} threads, prompt {a.prompt_tokens}, decode {a.gen_tokens}, "
-          f"best of {a.repeats}; llama-cpp-python {llama['version']}")
-    print(f"{'':18}{'llama.cpp':>12}{'vlm':>12}{'vlm/llama.cpp':>16}")
-    for key, label in [("prefill_tok_s", "prefill tok/s"), ("decode_tok_s", "decode tok/s")]:
-        print(f"{label:18}{llama[key]:12.1f}{vlm[key]:12.1f}{vlm[key] / llama[key]:15.2f}x")
-    lr, vr = llama["peak_rss_bytes"] / 1e6, vlm["peak_rss_bytes"] / 1e6
-    print(f"{'peak RSS MB':18}{lr:12.0f}{vr:12.0f}{vr / lr:15.2f}x")
 
 if __name__ == "__main__":
     main()

@@ -70,9 +70,19 @@ fi
 # --- 3. cmake build ------------------------------------------------------------------------------
 BUILD="$HOME_DIR/build-$VERSION"
 TARGETS=(llama-mtmd-cli llama-bench llama-tokenize)
+# The best flags for this machine: -march=native, except on CPUs with AMX, where native turns on
+# ggml's AMX path and that dies with SIGILL at its first ldtilecfg (it never asks the kernel for
+# the tile state with arch_prctl). There: every AVX-512 extension the CPU has, AMX off.
+ISA_FLAGS=(-DGGML_NATIVE=ON)
+if grep -qw amx_tile /proc/cpuinfo; then
+  ISA_FLAGS=(-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+             -DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON -DGGML_AVX_VNNI=ON
+             -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF)
+  log "AMX CPU: native flags off, AVX-512 on, AMX off"
+fi
 log "cmake configure $BUILD"
 cmake -S "$LLAMA_SRC" -B "$BUILD" -Wno-dev \
-  -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DBUILD_SHARED_LIBS=OFF \
+  -DCMAKE_BUILD_TYPE=Release "${ISA_FLAGS[@]}" -DBUILD_SHARED_LIBS=OFF \
   -DGGML_CUDA=OFF -DGGML_METAL=OFF -DGGML_VULKAN=OFF -DGGML_OPENCL=OFF -DGGML_SYCL=OFF -DGGML_HIP=OFF \
   -DGGML_RPC=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_LLGUIDANCE=OFF \
   -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_APP=OFF -DLLAMA_BUILD_SERVER=OFF \

@@ -17,4 +17,19 @@ public enum ProcessStats {
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
     }
+
+    /// The CPU's model name (/proc/cpuinfo), for benchmark output: speed figures name the CPU.
+    public static var cpuModel: String {
+        guard let f = fopen("/proc/cpuinfo", "r") else { return "unknown" }
+        defer { fclose(f) }
+        var line = [CChar](repeating: 0, count: 512)
+        while fgets(&line, Int32(line.count), f) != nil {
+            let text = String(cString: line)
+            if text.hasPrefix("model name"), let colon = text.firstIndex(of: ":") {
+                let value = text[text.index(after: colon)...].drop { $0 == " " || $0 == "\t" }
+                return String(value.prefix { $0 != "\n" })
+            }
+        }
+        return "unknown"
+    }
 }

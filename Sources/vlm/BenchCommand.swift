@@ -55,6 +55,7 @@ struct BenchCommand: ParsableCommand {
                 let o: [String: Any] = ["model": lm.id, "threads": n, "prompt_tokens": promptTokens, "gen_tokens": genTokens,
                                         "kv_cache": kvCache, "load_s": loadSeconds, "prefill_tok_s": prefillRate,
                                         "decode_tok_s": decodeRate, "peak_rss_bytes": rss,
+                                        "cpu": ProcessStats.cpuModel, "cpu_path": CPUPath.current.name, "cpu_path_detail": CPUPath.summary,
                                         "lora": lm.decoder.adapters.map { ["file": $0.name, "rank": $0.maxRank] }]
                 let data = try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys])
                 Output.write(String(decoding: data, as: UTF8.self) + "\n")
@@ -62,6 +63,7 @@ struct BenchCommand: ParsableCommand {
                 let adapters = lm.decoder.adapters.map { "  + LoRA \($0.name) (rank \($0.maxRank))" }.joined()
                 Output.write(String(format: "%@%@  threads %d  prefill %d tokens: %.1f tok/s  decode %d tokens: %.1f tok/s  peak RSS %.0f MB\n",
                                     lm.id, adapters, n, promptTokens, prefillRate, genTokens, decodeRate, Double(rss) / 1e6))
+                Output.write("CPU: \(ProcessStats.cpuModel); kernel path: \(CPUPath.summary)\n")
             }
         }
     }

@@ -38,8 +38,10 @@ final class SmolLM2DecoderTests: XCTestCase {
     /// Prefill in one block and token-by-token must agree: the BLAS and SIMD paths compute the
     /// same function. With exact float activations they agree to float rounding; with the
     /// default 8-bit activations of decode (llama.cpp's scheme) the error is that of 8-bit
-    /// rounding of each layer's input (measured 1.48 on this prompt's 25-logit scale after 20
-    /// incremental steps), and the top token must not change.
+    /// rounding of each layer's input, and the top token must not change. Rounding to 8 bits
+    /// is discontinuous, so float-order differences between CPU paths move which values round
+    /// up: measured 1.48 (AVX2, portable) and 2.26 (AVX-512) on this prompt's 25-logit scale
+    /// after 20 incremental steps; the bound is 3.
     func testBlockAndIncrementalPrefillAgree() throws {
         let model = try GGUFDecoderLoader.load(try GGUFFile(path: try installedModel(smolLM2File)))
         let prompt = Array(Self.promptIDs.prefix(20))
@@ -50,7 +52,7 @@ final class SmolLM2DecoderTests: XCTestCase {
             var last: [Float] = []
             for t in prompt { last = try model.forward(tokens: [t], cache: cache) }
             let diff = zip(block, last).map { abs($0 - $1) }.max()!
-            XCTAssertLessThan(diff, exact ? 2e-3 : 2.0, "exact activations: \(exact)")
+            XCTAssertLessThan(diff, exact ? 2e-3 : 3.0, "exact activations: \(exact)")
             XCTAssertEqual(Sampler.argmax(last), Sampler.argmax(block))
         }
         model.exactActivations = false

@@ -2,7 +2,7 @@
 // vector, the scheme llama.cpp uses: x is quantized once per mat-vec into blocks of 32 int8
 // values with a float scale, and each weight block's dot product is computed in integers.
 // Written in C because Swift cannot express the AVX2 byte multiply-add (vpmaddubsw) these
-// kernels are built on. The AVX2 path is chosen at run time; a portable path runs elsewhere.
+// kernels are built on. The path (portable, AVX2, AVX-512 VNNI) is chosen at run time (cpu_path.h).
 #ifndef VLM_QUANT_DOT_H
 #define VLM_QUANT_DOT_H
 #include <stddef.h>
@@ -25,7 +25,7 @@ int vlm_quant_dot_supports(int type);
 void vlm_quantize_q8(const float *x, size_t n, vlm_q8_block *out);
 
 /// y[r] = dot(row r, x) for r in [row_begin, row_end); rows are `row_bytes` apart from `w`.
-/// `force_portable` selects the plain-C path even on AVX2 machines (tests compare the two).
+/// `force_portable` selects the plain-C path whatever the CPU path (tests compare the two).
 void vlm_matvec_q8(int type, const void *w, size_t row_bytes, size_t row_begin, size_t row_end,
                    size_t cols, const vlm_q8_block *x, float *y, int force_portable);
 
@@ -33,4 +33,23 @@ void vlm_matvec_q8(int type, const void *w, size_t row_bytes, size_t row_begin, 
 /// float, so the result equals a float dot of the dequantized row (up to summation order).
 void vlm_matvec_f32(int type, const void *w, size_t row_bytes, size_t row_begin, size_t row_end,
                     size_t cols, const float *x, float *y, int force_portable);
+
+/// One 32-value block of activations rounded to 16 bits: x[i] ~= d * qs[i], d = amax / 32767.
+/// For the output head, where 8-bit activations could decide a near-tie between the top logits:
+/// the rounding here is 1/32767 of each block's largest value (relative ~1.5e-5), far below any
+/// logit gap that matters, and the products stay in integers.
+typedef struct {
+    float d;
+    int16_t qs[32];
+} vlm_q16_block;
+
+/// Whether `type` has a 16-bit-activation kernel (Q8_0).
+int vlm_q16_supports(int type);
+
+/// Rounds n floats (a multiple of 32) to n/32 blocks.
+void vlm_quantize_q16(const float *x, size_t n, vlm_q16_block *out);
+
+/// y[r] = dot(row r, x) with x in 16-bit blocks, for Q8_0 rows.
+void vlm_matvec_q16(int type, const void *w, size_t row_bytes, size_t row_begin, size_t row_end,
+                    size_t cols, const vlm_q16_block *x, float *y, int force_portable);
 #endif

@@ -1,6 +1,11 @@
+import CKernels
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Causal grouped-query attention (an `AttentionMask`) over uncompressed cached keys and values.
 ///
-/// One query row (decode) uses SIMD dot products straight from the cache; many query rows
+/// One query row (decode) runs `CKernels`' attention job straight from the cache; many query rows
 /// (prefill) widen one kv head's keys and values to Float once and use two sgemms per chunk of
 /// queries, so that attention over a long prompt runs at BLAS speed and its score matrix stays
 /// small (chunks of `queryChunk` rows).
@@ -21,8 +26,12 @@ public enum DenseAttention {
         }
     }
 
-    /// Few query rows: one job per (row, kv head); each cached key and value row is widened
-    /// once and used by every query head of its group.
+    /// Few query rows: one job per (row, kv head, slice of the visible positions), each one
+    /// `vlm_attend` call (`CKernels`: half-precision rows widened in registers, the vector
+    /// exponential). A long context is sliced so that every thread has work even when there are
+    /// fewer kv heads than threads (SmolLM2 has 3 for 2 threads): each slice returns its
+    /// unnormalised output with its max score and exponential sum, and the slices are merged as
+    /// flash-decoding does, softmax(s) v = Σ_p e^(m_p - M) o_p / Σ_p e^(m_p - M) l_p.
     static func decode<E: DenseCacheElement>(
         shape: KVCacheShape, keys: UnsafePointer<E>, values: UnsafePointer<E>, cached: Int,
         queries: UnsafePointer<Float>, tokens: Int, scale: Float, mask: AttentionMask,
@@ -30,26 +39,48 @@ public enum DenseAttention {
     ) {
         let hd = shape.headDim, kvw = shape.kvWidth, qw = shape.queryWidth
         let group = shape.heads / shape.kvHeads
-        Parallel.forRange(tokens * shape.kvHeads) { start, end in
-            let scores = UnsafeMutablePointer<Float>.allocate(capacity: group * cached)
-            let row = UnsafeMutablePointer<Float>.allocate(capacity: hd)
-            defer { scores.deallocate(); row.deallocate() }
+        precondition(hd <= 512, "head dimension \(hd) is over the decode kernel's 512")
+        let isF16: Int32 = E.self == Float16.self ? 1 : 0
+        let pairs = tokens * shape.kvHeads
+        let threads = Parallel.threadCount
+        let slices = cached >= 256 && pairs < 2 * threads ? max(1, min((2 * threads + pairs - 1) / pairs, cached / 128)) : 1
+        let partialOut = slices > 1 ? UnsafeMutablePointer<Float>.allocate(capacity: pairs * slices * group * hd) : nil
+        let partialMax = UnsafeMutablePointer<Float>.allocate(capacity: pairs * slices * group)
+        let partialSum = UnsafeMutablePointer<Float>.allocate(capacity: pairs * slices * group)
+        defer { partialOut?.deallocate(); partialMax.deallocate(); partialSum.deallocate() }
+        Parallel.forRange(pairs * slices) { start, end in
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: group * (cached / slices + 1))
+            defer { scores.deallocate() }
             for job in start..<end {
-                let t = job / shape.kvHeads, kvh = job % shape.kvHeads
+                let pair = job / slices, slice = job % slices
+                let t = pair / shape.kvHeads, kvh = pair % shape.kvHeads
                 let (lo, hi) = mask.visibleRange(cached: cached, tokens: tokens, t: t)
-                let n = hi - lo
-                let q = queries + t * qw + kvh * group * hd
-                for j in lo..<hi {
-                    E.load(keys + j * kvw + kvh * hd, row, count: hd)
-                    for g in 0..<group { scores[g * n + j - lo] = dot(q + g * hd, row, hd) * scale }
+                let sliceLo = lo + (hi - lo) * slice / slices, sliceHi = lo + (hi - lo) * (slice + 1) / slices
+                let out = partialOut.map { $0 + job * group * hd } ?? output + t * qw + kvh * group * hd
+                vlm_attend(queries + t * qw + kvh * group * hd, group, hd, keys + kvh * hd, values + kvh * hd, isF16, kvw,
+                           sliceLo, sliceHi, scale, scores, out, partialMax + job * group, partialSum + job * group,
+                           partialOut == nil ? 1 : 0)
+            }
+        }
+        guard let partialOut else { return }
+        for pair in 0..<pairs {
+            let t = pair / shape.kvHeads, kvh = pair % shape.kvHeads
+            for g in 0..<group {
+                let out = output + t * qw + (kvh * group + g) * hd
+                var top = -Float.infinity
+                for p in 0..<slices where partialSum[(pair * slices + p) * group + g] > 0 {
+                    top = max(top, partialMax[(pair * slices + p) * group + g])
                 }
-                for g in 0..<group { Softmax.inPlace(scores + g * n, count: n) }
-                let out = output + t * qw + kvh * group * hd
-                out.initialize(repeating: 0, count: group * hd)
-                for j in lo..<hi {
-                    E.load(values + j * kvw + kvh * hd, row, count: hd)
-                    for g in 0..<group { axpy(scores[g * n + j - lo], row, out + g * hd, hd) }
+                out.initialize(repeating: 0, count: hd)
+                var total: Float = 0
+                for p in 0..<slices {
+                    let i = (pair * slices + p) * group + g
+                    guard partialSum[i] > 0 else { continue }
+                    let w = expf(partialMax[i] - top)
+                    total += w * partialSum[i]
+                    vlm_axpy_f32(w, partialOut + i * hd, out, hd)
                 }
+                if total > 0 { for i in 0..<hd { out[i] /= total } }
             }
         }
     }
@@ -107,31 +138,12 @@ public enum DenseAttention {
 
     @inline(__always)
     static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-        var acc0 = SIMD8<Float>(repeating: 0), acc1 = SIMD8<Float>(repeating: 0)
-        var i = 0
-        while i + 16 <= n {
-            acc0.addProduct(UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self),
-                            UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self))
-            acc1.addProduct(UnsafeRawPointer(a + i + 8).loadUnaligned(as: SIMD8<Float>.self),
-                            UnsafeRawPointer(b + i + 8).loadUnaligned(as: SIMD8<Float>.self))
-            i += 16
-        }
-        var s = (acc0 + acc1).sum()
-        while i < n { s += a[i] * b[i]; i += 1 }
-        return s
+        vlm_dot_f32(a, b, n)
     }
 
     @inline(__always)
     static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-        let a = SIMD8<Float>(repeating: alpha)
-        var i = 0
-        while i + 8 <= n {
-            var yv = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self)
-            yv.addProduct(a, UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self))
-            UnsafeMutableRawPointer(y + i).storeBytes(of: yv, as: SIMD8<Float>.self)
-            i += 8
-        }
-        while i < n { y[i] += alpha * x[i]; i += 1 }
+        vlm_axpy_f32(alpha, x, y, n)
     }
 }
 

@@ -1,3 +1,5 @@
+import CKernels
+
 /// A float element type a dense cache can store: Float (exact) or Float16 (half the memory,
 /// the default, as in llama.cpp). Rows are widened to Float in small tiles when read.
 public protocol DenseCacheElement: BinaryFloatingPoint, Sendable {
@@ -17,23 +19,13 @@ extension Float: DenseCacheElement {
 }
 
 extension Float16: DenseCacheElement {
-    @inlinable public static func store(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float16>, count: Int) {
-        var i = 0
-        while i + 8 <= count {
-            let v = UnsafeRawPointer(src + i).loadUnaligned(as: SIMD8<Float>.self)
-            UnsafeMutableRawPointer(dst + i).storeBytes(of: SIMD8<Float16>(v), as: SIMD8<Float16>.self)
-            i += 8
-        }
-        while i < count { dst[i] = Float16(src[i]); i += 1 }
+    /// Through `CKernels` (F16C on the AVX2 and AVX-512 paths): Swift's own Float16 conversion
+    /// is a library call per value on a binary built for the x86-64 baseline.
+    public static func store(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float16>, count: Int) {
+        UnsafeMutableRawPointer(dst).withMemoryRebound(to: UInt16.self, capacity: count) { vlm_f32_to_f16(src, $0, count) }
     }
-    @inlinable public static func load(_ src: UnsafePointer<Float16>, _ dst: UnsafeMutablePointer<Float>, count: Int) {
-        var i = 0
-        while i + 8 <= count {
-            let v = UnsafeRawPointer(src + i).loadUnaligned(as: SIMD8<Float16>.self)
-            UnsafeMutableRawPointer(dst + i).storeBytes(of: SIMD8<Float>(v), as: SIMD8<Float>.self)
-            i += 8
-        }
-        while i < count { dst[i] = Float(src[i]); i += 1 }
+    public static func load(_ src: UnsafePointer<Float16>, _ dst: UnsafeMutablePointer<Float>, count: Int) {
+        UnsafeRawPointer(src).withMemoryRebound(to: UInt16.self, capacity: count) { vlm_f16_to_f32($0, dst, count) }
     }
     public static var cacheTypeName: String { "f16" }
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CKernels
 
 /// Element-wise activation functions used by decoder MLPs and ViTs.
 public enum Activation: String, Sendable {
@@ -37,35 +38,24 @@ public enum Activation: String, Sendable {
         }
     }
 
-    /// In place over `count` floats.
-    @inlinable
-    public func apply(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        var i = 0
+    /// The kind `CKernels/vec_kernels` takes.
+    var kernelKind: Int32 {
         switch self {
-        case .geluTanh, .quickGelu, .silu:
-            // Vectorised through exp: tanh(u) = 1 - 2 / (e^{2u} + 1), sigmoid(v) = 1 / (1 + e^{-v}).
-            while i + 8 <= count {
-                let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
-                let r: SIMD8<Float>
-                switch self {
-                case .geluTanh:
-                    let u = 0.7978845608028654 * (v + 0.044715 * v * v * v)
-                    let t = 1 - 2 / (VectorMath.exp(2 * u) + 1)
-                    r = 0.5 * v * (1 + t)
-                case .quickGelu: r = v / (1 + VectorMath.exp(-1.702 * v))
-                default: r = v / (1 + VectorMath.exp(-v))
-                }
-                UnsafeMutableRawPointer(x + i).storeBytes(of: r, as: SIMD8<Float>.self)
-                i += 8
-            }
-        case .gelu: break
+        case .silu: return Int32(VLM_ACT_SILU)
+        case .geluTanh: return Int32(VLM_ACT_GELU_TANH)
+        case .gelu: return Int32(VLM_ACT_GELU)
+        case .quickGelu: return Int32(VLM_ACT_QUICK_GELU)
         }
-        while i < count { x[i] = self(x[i]); i += 1 }
+    }
+
+    /// In place over `count` floats, vectorised through the exponential (tanh(u) = 1 - 2 /
+    /// (e^{2u} + 1), sigmoid(v) = 1 / (1 + e^{-v})); exact GELU calls erff per value.
+    public func apply(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        vlm_activation(kernelKind, x, count)
     }
 
     /// Gated MLP activation: gate[i] = act(gate[i]) * up[i], in place in `gate`.
-    @inlinable
     public func applyGated(_ gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int) {
-        for i in 0..<count { gate[i] = self(gate[i]) * up[i] }
+        vlm_activation_gated(kernelKind, gate, up, count)
     }
 }

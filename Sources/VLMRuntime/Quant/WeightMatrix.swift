@@ -52,27 +52,26 @@ public struct WeightMatrix: @unchecked Sendable {
     /// y[rows] = W x[cols], rows split across `Parallel.threadCount` threads. Unless
     /// `exactActivations`, x is quantized to 8 bits for the integer kernels (see `QuantDot`).
     public func matVec(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, exactActivations: Bool = false) {
-        let kernel = QuantDot(type: type, cols: cols, x: x, exactActivations: exactActivations)
-        Parallel.forRange(rows, granularity: 8, minChunk: 64) { start, end in
-            kernel.rows(start..<end, data: data, rowBytes: rowBytes, y: y)
-        }
-        kernel.release()
+        Self.matVec([self], x, [y], exactActivations: exactActivations)
     }
 
     /// Several products of the same input, y_i = W_i x (q, k and v; gate and up), in one
-    /// parallel region: one dispatch instead of one per matrix, which matters when a decode step
-    /// is a few hundred small mat-vecs.
+    /// parallel region with x quantized once: one dispatch instead of one per matrix, which
+    /// matters when a decode step is a few hundred small mat-vecs. Rows are claimed in several
+    /// chunks per thread, so a thread the VM descheduled for a moment delays only a small piece.
     public static func matVec(_ matrices: [WeightMatrix], _ x: UnsafePointer<Float>,
                               _ outputs: [UnsafeMutablePointer<Float>], exactActivations: Bool = false) {
         precondition(matrices.count == outputs.count && !matrices.isEmpty)
-        let kernels = matrices.map { QuantDot(type: $0.type, cols: $0.cols, x: x, exactActivations: exactActivations) }
-        defer { kernels.forEach { $0.release() } }
-        var offsets = [0]
-        for m in matrices { offsets.append(offsets.last! + m.rows) }
-        Parallel.forRange(offsets.last!, granularity: 8, minChunk: 64) { start, end in
-            for i in matrices.indices where offsets[i] < end && offsets[i + 1] > start {
-                let lo = max(start, offsets[i]) - offsets[i], hi = min(end, offsets[i + 1]) - offsets[i]
-                kernels[i].rows(lo..<hi, data: matrices[i].data, rowBytes: matrices[i].rowBytes, y: outputs[i])
+        let cols = matrices[0].cols
+        precondition(matrices.allSatisfy { $0.cols == cols }, "the matrices of one input differ in width")
+        QuantDot.with(x, cols: cols, types: matrices.map(\.type), exactActivations: exactActivations) { kernels in
+            var offsets = [0]
+            for m in matrices { offsets.append(offsets.last! + m.rows) }
+            Parallel.forRange(offsets.last!, granularity: 16, minChunk: 64, chunksPerThread: 2) { start, end in
+                for i in matrices.indices where offsets[i] < end && offsets[i + 1] > start {
+                    let lo = max(start, offsets[i]) - offsets[i], hi = min(end, offsets[i + 1]) - offsets[i]
+                    kernels[i].rows(lo..<hi, data: matrices[i].data, rowBytes: matrices[i].rowBytes, y: outputs[i])
+                }
             }
         }
     }

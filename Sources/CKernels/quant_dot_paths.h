@@ -1,0 +1,41 @@
+/* The per-path variants behind quant_dot.h (quant_dot.c dispatches between them), and the
+   block layouts and f16 reads they share. Private to CKernels. */
+#ifndef VLM_QUANT_DOT_PATHS_H
+#define VLM_QUANT_DOT_PATHS_H
+#include "quant_dot.h"
+#include <string.h>
+
+static inline uint16_t vlm_read_u16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
+static inline uint32_t vlm_read_u32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+
+typedef void (*vlm_matvec_q8_fn)(int type, const uint8_t *w, size_t row_bytes, size_t r0, size_t r1,
+                                 size_t cols, const vlm_q8_block *x, float *y);
+typedef void (*vlm_matvec_f32_fn)(int type, const uint8_t *w, size_t row_bytes, size_t r0, size_t r1,
+                                  size_t cols, const float *x, float *y);
+
+void vlm_matvec_q8_portable(int type, const uint8_t *w, size_t row_bytes, size_t r0, size_t r1,
+                            size_t cols, const vlm_q8_block *x, float *y);
+void vlm_matvec_f32_portable(int type, const uint8_t *w, size_t row_bytes, size_t r0, size_t r1,
+                             size_t cols, const float *x, float *y);
+void vlm_quantize_q8_portable(const float *x, size_t n, vlm_q8_block *out);
+
+void vlm_matvec_q16_portable(const uint8_t *w, size_t row_bytes, size_t r0, size_t r1,
+                             size_t cols, const vlm_q16_block *x, float *y);
+void vlm_quantize_q16_portable(const float *x, size_t n, vlm_q16_block *out);
+
+#if defined(__x86_64__)
+void vlm_matvec_q16_avx2(const uint8_t *w, size_t row_bytes, size_t r0, size_t r1,
+                         size_t cols, const vlm_q16_block *x, float *y);
+void vlm_matvec_q16_avx512(const uint8_t *w, size_t row_bytes, size_t r0, size_t r1,
+                           size_t cols, const vlm_q16_block *x, float *y);
+void vlm_matvec_q8_avx2(int type, const uint8_t *w, size_t row_bytes, size_t r0, size_t r1,
+                        size_t cols, const vlm_q8_block *x, float *y);
+void vlm_matvec_f32_avx2(int type, const uint8_t *w, size_t row_bytes, size_t r0, size_t r1,
+                         size_t cols, const float *x, float *y);
+void vlm_quantize_q8_avx2(const float *x, size_t n, vlm_q8_block *out);
+void vlm_matvec_q8_avx512(int type, const uint8_t *w, size_t row_bytes, size_t r0, size_t r1,
+                          size_t cols, const vlm_q8_block *x, float *y);
+void vlm_matvec_f32_avx512(int type, const uint8_t *w, size_t row_bytes, size_t r0, size_t r1,
+                           size_t cols, const float *x, float *y);
+#endif
+#endif
