@@ -24,8 +24,10 @@ static inline float f16_to_f32(uint16_t h) {
 }
 
 
+float vlm_f16_scalar(uint16_t h) { return f16_to_f32(h); }
+
 int vlm_quant_dot_supports(int type) {
-    return type == VLM_Q4_0 || type == VLM_Q4_1 || type == VLM_Q5_0 || type == VLM_Q8_0;
+    return type == VLM_Q4_0 || type == VLM_Q4_1 || type == VLM_Q5_0 || type == VLM_Q8_0 || vlm_is_k_type(type);
 }
 
 /* ---- activation quantization (ggml's q8_1: round to nearest, scale amax/127) --------------- */
@@ -192,10 +194,11 @@ void vlm_quantize_q8(const float *x, size_t n, vlm_q8_block *out) {
 void vlm_matvec_q8(int type, const void *w, size_t row_bytes, size_t row_begin, size_t row_end,
                    size_t cols, const vlm_q8_block *x, float *y, int force_portable) {
     int path = force_portable ? VLM_PATH_PORTABLE : vlm_cpu_path();
-    vlm_matvec_q8_fn fn = vlm_matvec_q8_portable;
+    int k = vlm_is_k_type(type);
+    vlm_matvec_q8_fn fn = k ? vlm_matvec_q8_k_portable : vlm_matvec_q8_portable;
 #if defined(__x86_64__)
-    if (path == VLM_PATH_AVX512) fn = vlm_matvec_q8_avx512;
-    else if (path == VLM_PATH_AVX2) fn = vlm_matvec_q8_avx2;
+    if (path == VLM_PATH_AVX512) fn = k ? vlm_matvec_q8_k_avx512 : vlm_matvec_q8_avx512;
+    else if (path == VLM_PATH_AVX2) fn = k ? vlm_matvec_q8_k_avx2 : vlm_matvec_q8_avx2;
 #endif
     fn(type, (const uint8_t *)w, row_bytes, row_begin, row_end, cols, x, y);
 }
@@ -203,6 +206,10 @@ void vlm_matvec_q8(int type, const void *w, size_t row_bytes, size_t row_begin, 
 void vlm_matvec_f32(int type, const void *w, size_t row_bytes, size_t row_begin, size_t row_end,
                     size_t cols, const float *x, float *y, int force_portable) {
     int path = force_portable ? VLM_PATH_PORTABLE : vlm_cpu_path();
+    if (vlm_is_k_type(type)) { /* dequantized row by row, then the path's float dot */
+        vlm_matvec_f32_k(type, (const uint8_t *)w, row_bytes, row_begin, row_end, cols, x, y);
+        return;
+    }
     vlm_matvec_f32_fn fn = vlm_matvec_f32_portable;
 #if defined(__x86_64__)
     if (path == VLM_PATH_AVX512) fn = vlm_matvec_f32_avx512;

@@ -23,7 +23,18 @@ void vlm_matvec_q16_portable(const uint8_t *w, size_t row_bytes, size_t r0, size
                              size_t cols, const vlm_q16_block *x, float *y);
 void vlm_quantize_q16_portable(const float *x, size_t n, vlm_q16_block *out);
 
+/* quant_dot_k.c: Q4_K and Q6_K. */
+static inline int vlm_is_k_type(int type) { return type == VLM_Q4_K || type == VLM_Q6_K; }
+void vlm_matvec_q8_k_portable(int type, const uint8_t *w, size_t row_bytes, size_t r0, size_t r1,
+                              size_t cols, const vlm_q8_block *x, float *y);
+void vlm_matvec_f32_k(int type, const uint8_t *w, size_t row_bytes, size_t r0, size_t r1,
+                      size_t cols, const float *x, float *y);
+
 #if defined(__x86_64__)
+void vlm_matvec_q8_k_avx2(int type, const uint8_t *w, size_t row_bytes, size_t r0, size_t r1,
+                          size_t cols, const vlm_q8_block *x, float *y);
+void vlm_matvec_q8_k_avx512(int type, const uint8_t *w, size_t row_bytes, size_t r0, size_t r1,
+                            size_t cols, const vlm_q8_block *x, float *y);
 void vlm_matvec_q16_avx2(const uint8_t *w, size_t row_bytes, size_t r0, size_t r1,
                          size_t cols, const vlm_q16_block *x, float *y);
 void vlm_matvec_q16_avx512(const uint8_t *w, size_t row_bytes, size_t r0, size_t r1,

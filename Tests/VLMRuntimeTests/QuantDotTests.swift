@@ -13,7 +13,7 @@ import CKernels
 /// |fast - portable| <= 1e-5 Σ|w_i x_i| + 1e-6 for every CPU path (AVX2, AVX-512). Exact (float-activation) kernels differ from the
 /// reference only by float rounding: 1e-5 Σ|w_i x_i| + 1e-6.
 final class QuantDotTests: XCTestCase {
-    static let types: [GGMLType] = [.q4_0, .q4_1, .q5_0, .q8_0]
+    static let types: [GGMLType] = [.q4_0, .q4_1, .q5_0, .q8_0, .q4_K, .q6_K]
     static let shapes: [(rows: Int, cols: Int)] = [(1, 32), (7, 64), (13, 96), (9, 576), (5, 1536), (3, 2048)]
 
     struct Rng {
@@ -41,8 +41,15 @@ final class QuantDotTests: XCTestCase {
                 let bits = Float16(v).bitPattern
                 bytes[o + k] = UInt8(bits & 0xFF); bytes[o + k + 1] = UInt8(bits >> 8)
             }
-            putF16(rng.uniform(0.001, 0.05), at: 0)
-            if type == .q4_1 { putF16(rng.uniform(-0.2, 0.2), at: 2) }
+            switch type {
+            case .q4_K:   // d and dmin; the packed 6-bit scales and mins stay random
+                putF16(rng.uniform(0.0005, 0.003), at: 0); putF16(rng.uniform(0.0005, 0.003), at: 2)
+            case .q6_K:   // d last; the int8 scales stay random
+                putF16(rng.uniform(0.0001, 0.0005), at: 208)
+            default:
+                putF16(rng.uniform(0.001, 0.05), at: 0)
+                if type == .q4_1 { putF16(rng.uniform(-0.2, 0.2), at: 2) }
+            }
         }
         return bytes
     }
@@ -101,7 +108,7 @@ final class QuantDotTests: XCTestCase {
         var rng = Rng(state: 42)
         for type in Self.types {
             XCTAssertEqual(vlm_quant_dot_supports(Int32(type.rawValue)), 1, "\(type)")
-            for (rows, cols) in Self.shapes {
+            for (rows, cols) in Self.shapes where cols % type.blockSize == 0 {
                 let w = Self.randomRows(type, rows: rows, cols: cols, &rng)
                 let x = (0..<cols).map { _ in rng.uniform(-2, 2) }
                 body(type, rows, cols, w, x)
@@ -170,7 +177,7 @@ final class QuantDotTests: XCTestCase {
     func testMatVecThroughWeightMatrix() {
         var rng = Rng(state: 3)
         for type in Self.types + [.q5_1, .f32] {
-            let rows = 133, cols = 576
+            let rows = 133, cols = type.blockSize == 256 ? 512 : 576
             let w: [UInt8]
             if type == .f32 {
                 w = (0..<rows * cols).map { _ in rng.uniform(-0.1, 0.1) }.withUnsafeBytes { Array($0) }

@@ -16,9 +16,9 @@ typedef struct {
 } vlm_q8_block;
 
 /// ggml type ids this file accelerates (the values of ggml's enum).
-enum { VLM_Q4_0 = 2, VLM_Q4_1 = 3, VLM_Q5_0 = 6, VLM_Q8_0 = 8 };
+enum { VLM_Q4_0 = 2, VLM_Q4_1 = 3, VLM_Q5_0 = 6, VLM_Q8_0 = 8, VLM_Q4_K = 12, VLM_Q6_K = 14 };
 
-/// Whether `type` has a kernel here.
+/// Whether `type` has a kernel here. Rows of K-quants (Q4_K, Q6_K) are multiples of 256.
 int vlm_quant_dot_supports(int type);
 
 /// Quantizes n floats (a multiple of 32) into n/32 blocks.
