@@ -148,8 +148,10 @@ void vlm_quantize_q16_portable(const float *x, size_t n, vlm_q16_block *out) {
         float amax = 0;
         for (int i = 0; i < 32; i++) { float a = fabsf(v[i]); if (a > amax) amax = a; }
         float d = amax / 32767.0f, id = d != 0 ? 1.0f / d : 0.0f;
-        for (int i = 0; i < 32; i++) out[b].qs[i] = (int16_t)lrintf(v[i] * id);
+        int sum = 0;
+        for (int i = 0; i < 32; i++) { out[b].qs[i] = (int16_t)lrintf(v[i] * id); sum += out[b].qs[i]; }
         out[b].d = d;
+        out[b].s = d * (float)sum;
     }
 }
 

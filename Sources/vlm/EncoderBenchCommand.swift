@@ -14,12 +14,14 @@ struct EncoderBenchCommand: ParsableCommand {
     @Option(help: "Encoder shape: \(shapeNames.joined(separator: ", ")).") var shape = "siglip-b16-512"
     @Option(help: "Timed repetitions; the best and the median are reported.") var repeats = 3
     @Option(help: "Worker threads (default: the number of cores).") var threads: Int?
+    @Flag(name: .customLong("vision-bf16"), help: "Vision linear layers in bfloat16 on CPUs with AVX-512-BF16.") var visionBF16 = false
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
         try CommandRunner.run(json: false) {
             guard repeats >= 1 else { throw VLMError.usage("--repeats must be at least 1") }
             Parallel.threadCount = threads ?? System.coreCount
+            if visionBF16 { BF16Weights.requested = true }
             if let qwen = QwenVisionConfig.presets[shape] { return try benchQwen(qwen.config, width: qwen.width, height: qwen.height) }
             guard let config = ViTConfig.presets[shape] else {
                 throw VLMError.usage("unknown --shape \(shape) (one of: \(Self.shapeNames.joined(separator: ", ")))")

@@ -17,6 +17,7 @@ struct ReducerBenchCommand: ParsableCommand {
     @Option(help: "Reducers, comma-separated.") var reducers = "random,pool,divprune,visionzip,hiprune,flextok"
     @Option(help: "Timed repetitions per configuration; the best is reported.") var repeats = 1
     @Option(help: "Worker threads (default: the number of cores).") var threads: Int?
+    @Flag(name: .customLong("vision-bf16"), help: "Vision linear layers in bfloat16 on CPUs with AVX-512-BF16.") var visionBF16 = false
     @Option(help: "Video mode: frames of 196 tokens (LLaVA-OneVision pooling); compares none with DyCoke.") var videoFrames: Int?
     @Option(help: "Video mode: greedy tokens decoded.") var genTokens = 512
     @Option(help: "Video mode: DyCoke options as key=value, comma-separated.") var dycoke = ""
@@ -25,6 +26,7 @@ struct ReducerBenchCommand: ParsableCommand {
     func run() throws {
         try CommandRunner.run(json: false) {
             Parallel.threadCount = threads ?? System.coreCount
+            if visionBF16 { BF16Weights.requested = true }
             let budgets = try keep.split(separator: ",").map { item -> (label: String, budget: TokenReduction.Budget) in
                 if item.hasSuffix("%"), let p = Double(item.dropLast()), p > 0, p <= 100 { return (String(item), .ratio(p / 100)) }
                 guard let k = Int(item), k > 0 else { throw VLMError.usage("--keep wants token counts or percentages, got '\(item)'") }

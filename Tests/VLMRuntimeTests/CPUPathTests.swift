@@ -16,6 +16,28 @@ final class CPUPathTests: XCTestCase {
     func testAVX2PathMatchesPortable() throws { try checkPath(.avx2) }
     func testAVX512PathMatchesPortable() throws { try checkPath(.avx512) }
 
+    /// The bf16 GEMM against float32 sgemm: both operands rounded to bf16 (relative 2^-9 each),
+    /// sums in float32, so |y - y_f32| <= 2^-7 Σ|w x| (a bound with a factor 2 of slack).
+    func testBF16GEMMWithinRoundingOfFloat32() throws {
+        guard BF16Weights.available else {
+            throw XCTSkip("bf16 GEMM: not run, this CPU (path \(CPUPath.best.name)) has no AVX-512-BF16")
+        }
+        var rng = QuantDotTests.Rng(state: 9)
+        for (m, k, n) in [(1, 2, 1), (7, 33, 5), (37, 70, 33), (130, 96, 64), (9, 1152, 40)] {
+            let w = (0..<n * k).map { _ in rng.uniform(-1, 1) }, x = (0..<m * k).map { _ in rng.uniform(-1, 1) }
+            let packed = BF16Weights(w, rows: n, cols: k)
+            var y = [Float](repeating: .nan, count: m * n)
+            XCTAssertTrue(packed.product(x, rows: m, into: &y))
+            for i in 0..<m {
+                for j in 0..<n {
+                    var exact = 0.0, magnitude = 0.0
+                    for c in 0..<k { exact += Double(x[i * k + c]) * Double(w[j * k + c]); magnitude += abs(Double(x[i * k + c] * w[j * k + c])) }
+                    XCTAssertEqual(Double(y[i * n + j]), exact, accuracy: magnitude / 128 + 1e-6, "\(m)x\(k)x\(n) [\(i), \(j)]")
+                }
+            }
+        }
+    }
+
     func testPathNamesRoundTrip() {
         for p in CPUPath.allCases { XCTAssertEqual(CPUPath(name: p.name), p) }
         XCTAssertNil(CPUPath(name: "amx512"))

@@ -232,4 +232,52 @@ final class QuantDotTests: XCTestCase {
             for i in block.indices { XCTAssertLessThanOrEqual(abs(x[i] - y[i]), d / 2 + 1e-6, "block \(b) index \(i)") }
         }
     }
+
+    /// Prefill products (`matMul` over many rows; the integer GEMM on AVX-512 VNNI, 16-bit
+    /// activations) equal the exact-activation mat-vec of each row (16-bit for Q8_0, float for
+    /// the others) within the 16-bit rounding, for single matrices and q/k/v-style groups.
+    func testPrefillProductsMatchRowByRowMatVec() throws {
+        var rng = Rng(state: 21)
+        let gemmTypes = Self.types.filter { vlm_gemm_supports(Int32($0.rawValue)) != 0 }
+        if gemmTypes.isEmpty { throw XCTSkip("integer GEMM: not run, CPU path \(CPUPath.current.name) has none") }
+        for type in gemmTypes {
+            let cols = type.blockSize == 256 ? 512 : 576
+            let shapes = [70, 33, 192]
+            let ws = shapes.map { Self.randomRows(type, rows: $0, cols: cols, &rng) }
+            let storage = FloatStorage([])
+            for t in [3, 5, 37] {
+                let x = (0..<t * cols).map { _ in rng.uniform(-2, 2) }
+                var together = shapes.map { [Float](repeating: .nan, count: t * $0) }
+                var alone = shapes.map { [Float](repeating: .nan, count: t * $0) }
+                var rows = shapes.map { [Float](repeating: .nan, count: t * $0) }
+                ws[0].withUnsafeBytes { w0 in ws[1].withUnsafeBytes { w1 in ws[2].withUnsafeBytes { w2 in
+                    let ms = [w0, w1, w2].enumerated().map { i, w in
+                        WeightMatrix(type: type, rows: shapes[i], cols: cols, data: w.baseAddress!, owner: storage)
+                    }
+                    x.withUnsafeBufferPointer { xp in
+                        let outs = (0..<3).map { i in together[i].withUnsafeMutableBufferPointer { $0.baseAddress! } }
+                        WeightMatrix.matMul(ms, xp.baseAddress!, rows: t, outs)
+                        for i in 0..<3 {
+                            alone[i].withUnsafeMutableBufferPointer { ms[i].matMul(xp.baseAddress!, rows: t, $0.baseAddress!) }
+                            rows[i].withUnsafeMutableBufferPointer { yp in
+                                for r in 0..<t { ms[i].matVec(xp.baseAddress! + r * cols, yp.baseAddress! + r * shapes[i], exactActivations: true) }
+                            }
+                        }
+                    }
+                } } }
+                for i in 0..<3 {
+                    for r in 0..<t {
+                        // The 16-bit rounding of x (both sides may round) plus float order.
+                        let ref = Self.reference(type, ws[i], rows: shapes[i], cols: cols, x: Array(x[r * cols..<(r + 1) * cols]))
+                        for j in 0..<shapes[i] {
+                            let bound = 2 * ref.roundingBound[j] * 254 / 65534 + 1e-5 * ref.absProducts[j] + 1e-5
+                            let k = r * shapes[i] + j
+                            XCTAssertEqual(Double(together[i][k]), Double(rows[i][k]), accuracy: bound, "\(type) t \(t) matrix \(i) [\(k)] grouped")
+                            XCTAssertEqual(Double(alone[i][k]), Double(rows[i][k]), accuracy: bound, "\(type) t \(t) matrix \(i) [\(k)]")
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -59,6 +59,33 @@ final class EncoderParityTests: XCTestCase {
         print("\(name): hidden states max err \(worst), final \(maxError(out.features, e.final))")
     }
 
+    /// `--vision-bf16` (linear layers in bfloat16 on AVX-512-BF16) against transformers' float32
+    /// on the same fixtures: the stated cost of bf16. Measured here: cosine >= 0.9999 and max
+    /// error <= 1.5% of the largest output value; bounds 0.999 and 4%.
+    func testBF16LinearLayersStayCloseToFloat32() throws {
+        guard BF16Weights.available else {
+            throw XCTSkip("bf16 GEMM: not run, CPU path \(CPUPath.current.name) has no AVX-512-BF16")
+        }
+        let saved = BF16Weights.requested
+        BF16Weights.requested = true
+        defer { BF16Weights.requested = saved }
+        for name in ["clip", "siglip", "dinov2"] {
+            let dir = Self.fixtures + "/" + name
+            let e = try JSONDecoder().decode(Expected.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/expected.json")))
+            let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/config.json"))) as! [String: Any]
+            let encoder = try ViTEncoder(checkpoint: try TensorCheckpoint(directory: dir), visionConfig: config, prefix: "")
+            let pixels = PixelBatch(data: e.pixels, count: 1, height: e.pixels_shape[2], width: e.pixels_shape[3])
+            let out = try encoder.encode(pixels, index: 0, request: EncoderRequest(featureLayer: -1, applyPostLayerNorm: true)).features
+            let dot = zip(out, e.final).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+            let norms = sqrt(out.reduce(0.0) { $0 + Double($1 * $1) } * e.final.reduce(0.0) { $0 + Double($1 * $1) })
+            let scale = e.final.map(abs).max()!
+            let relative = maxError(out, e.final) / scale
+            XCTAssertGreaterThan(dot / norms, 0.999, "\(name) cosine")
+            XCTAssertLessThan(relative, 0.04, "\(name) max error / max |y|")
+            print("\(name) bf16: cosine \(dot / norms), max error \(relative) of the largest value")
+        }
+    }
+
     func testCLIP() throws { try check("clip") }
     func testSigLIP() throws { try check("siglip") }
     func testDINOv2InterpolatedPositions() throws { try check("dinov2") }

@@ -40,6 +40,7 @@ void vlm_matvec_f32(int type, const void *w, size_t row_bytes, size_t row_begin,
 /// logit gap that matters, and the products stay in integers.
 typedef struct {
     float d;
+    float s; /* d * sum(qs), for weight types with an offset (Q4_1's min) */
     int16_t qs[32];
 } vlm_q16_block;
 

@@ -3,8 +3,10 @@
 ///
 /// - `matVec` (decode, one token) reads the stored blocks directly with fused SIMD kernels:
 ///   the model is never dequantized as a whole.
-/// - `matMul` (prefill, many tokens) dequantizes a tile of rows at a time into a scratch
-///   buffer and hands it to OpenBLAS's sgemm, whose cost dwarfs the dequantization.
+/// - `matMul` (prefill, many tokens) multiplies Q4_0/Q4_1/Q5_0/Q8_0 rows in integers with
+///   16-bit activations on AVX-512 VNNI (`IntegerPrefill.swift`); otherwise it dequantizes a tile of
+///   rows at a time into a scratch buffer and hands it to OpenBLAS's sgemm, whose cost dwarfs
+///   the dequantization.
 public struct WeightMatrix: @unchecked Sendable {
     public let type: GGMLType
     public let rows: Int
@@ -80,7 +82,8 @@ public struct WeightMatrix: @unchecked Sendable {
     public static func matMul(_ matrices: [WeightMatrix], _ x: UnsafePointer<Float>, rows t: Int,
                               _ outputs: [UnsafeMutablePointer<Float>], exactActivations: Bool = false) {
         if t == 1 { matVec(matrices, x, outputs, exactActivations: exactActivations); return }
-        for (m, y) in zip(matrices, outputs) { m.matMul(x, rows: t, y) }
+        if t > 2 && integerMatMul(matrices, x, rows: t, outputs, exactActivations: exactActivations) { return }
+        for (m, y) in zip(matrices, outputs) { m.matMul(x, rows: t, y, exactActivations: exactActivations) }
     }
 
     /// Y[t x rows] = X[t x cols] Wᵀ.
@@ -95,6 +98,7 @@ public struct WeightMatrix: @unchecked Sendable {
             for i in 0..<t { matVec(x + i * cols, y + i * rows, exactActivations: exactActivations) }
             return
         }
+        if Self.integerMatMul([self], x, rows: t, [y], exactActivations: exactActivations) { return }
         // At most ~1 M floats (4 MB) of dequantized weights per worker at a time.
         let tileRows = max(16, min(rows, (1 << 20) / cols))
         Parallel.forRange(rows, granularity: 16, minChunk: 64) { start, end in

@@ -1,12 +1,15 @@
 import VLMRuntime
 
 /// A float32 linear layer y = x W^T + b over row-major activations, through sgemm. Weights are
-/// converted to float32 once at load (checkpoints store f32, f16 or bf16).
+/// converted to float32 once at load (checkpoints store f32, f16 or bf16). With `--vision-bf16`
+/// on a CPU with AVX-512-BF16 the products run in bfloat16 instead (`BF16Weights`; the float32
+/// weights stay for the code that reads them directly).
 struct DenseLinear: Sendable {
     let weight: [Float]      // outFeatures x inFeatures, one output feature per row
     let bias: [Float]?
     let inFeatures: Int
     let outFeatures: Int
+    let bf16: BF16Weights?
 
     init(checkpoint: TensorCheckpoint, name: String, bias hasBias: Bool) throws {
         guard let info = checkpoint.info(named: name + ".weight"), info.shape.count == 2 else {
@@ -20,6 +23,7 @@ struct DenseLinear: Sendable {
         guard weight.count == outFeatures * inFeatures else { throw VLMError.badInput("\(name).weight has \(weight.count) values, not \(outFeatures)x\(inFeatures)") }
         if let bias, bias.count != outFeatures { throw VLMError.badInput("\(name).bias has \(bias.count) values for \(outFeatures) outputs") }
         self.weight = weight; self.bias = bias; self.outFeatures = outFeatures; self.inFeatures = inFeatures
+        bf16 = BF16Weights.enabled ? weight.withUnsafeBufferPointer { BF16Weights($0.baseAddress!, rows: outFeatures, cols: inFeatures) } : nil
     }
 
     /// y[rows x out] = x[rows x in] W^T + b, rows split across the worker threads (OpenBLAS
@@ -28,7 +32,9 @@ struct DenseLinear: Sendable {
         let n = outFeatures, k = inFeatures
         weight.withUnsafeBufferPointer { wb in
             Parallel.forRange(rows, granularity: 8, minChunk: 32) { r0, r1 in
-                BLAS.gemmABt(m: r1 - r0, n: n, k: k, a: x + r0 * k, lda: k, b: wb.baseAddress!, ldb: k, c: y + r0 * n, ldc: n)
+                if bf16?.product(x + r0 * k, rows: r1 - r0, into: y + r0 * n) != true {
+                    BLAS.gemmABt(m: r1 - r0, n: n, k: k, a: x + r0 * k, lda: k, b: wb.baseAddress!, ldb: k, c: y + r0 * n, ldc: n)
+                }
                 if bias != nil || activation != nil {
                     bias.withOptionalPointer { b in
                         for r in r0..<r1 {
