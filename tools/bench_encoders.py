@@ -16,6 +16,9 @@ SHAPES = {
     "siglip-b16-512": lambda: SiglipVisionModel(SiglipVisionConfig(hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
                                                                    num_attention_heads=12, image_size=512, patch_size=16,
                                                                    attn_implementation="sdpa")),
+    "siglip-so400m-384": lambda: SiglipVisionModel(SiglipVisionConfig(hidden_size=1152, intermediate_size=4304, num_hidden_layers=27,
+                                                                      num_attention_heads=16, image_size=384, patch_size=14,
+                                                                      attn_implementation="sdpa")),
     "clip-l14-336": lambda: CLIPVisionModel(CLIPVisionConfig(hidden_size=1024, intermediate_size=4096, num_hidden_layers=24,
                                                              num_attention_heads=16, image_size=336, patch_size=14,
                                                              attn_implementation="sdpa")),
@@ -74,16 +77,22 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--vlm", default=".build/release/vlm")
     ap.add_argument("--shapes", default=",".join(list(SHAPES) + list(QWEN)))
+    ap.add_argument("--bf16", action="store_true", help="also run vlm with --vision-bf16 (AVX-512-BF16 CPUs)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     print(f"torch {torch.__version__}, {a.threads} threads, best of {a.repeats}")
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    print(f"CPU {cpu}")
     for shape in a.shapes.split(","):
-        out = subprocess.run([a.vlm, "bench-encoder", "--shape", shape, "--repeats", str(a.repeats), "--threads", str(a.threads),
-                              "--json"], capture_output=True, text=True, check=True).stdout
-        ours = json.loads(out)
+        modes = [[]] + ([["--vision-bf16"]] if a.bf16 else [])
+        ours = [json.loads(subprocess.run([a.vlm, "bench-encoder", "--shape", shape, "--repeats", str(a.repeats), "--threads",
+                                           str(a.threads), "--json"] + m, capture_output=True, text=True, check=True).stdout)
+                for m in modes]
         best, median = torch_time(shape, a.repeats)
-        print(f"{shape}: vlm {ours['best_s']:.3f} s (median {ours['median_s']:.3f}), transformers {best:.3f} s "
-              f"(median {median:.3f}); transformers/vlm = {best / ours['best_s']:.2f}x")
+        for m, o in zip(modes, ours):
+            label = "vlm bf16" if m else "vlm f32"
+            print(f"{shape}: {label} {o['best_s']:.3f} s (median {o['median_s']:.3f}), transformers f32 {best:.3f} s "
+                  f"(median {median:.3f}); vlm/transformers time = {o['best_s'] / best:.2f}x")
 
 
 if __name__ == "__main__":

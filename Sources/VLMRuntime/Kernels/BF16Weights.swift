@@ -32,9 +32,19 @@ public struct BF16Weights: @unchecked Sendable {
         packed = p
     }
 
+    /// scale * W for rows `rowStride` floats apart (attention's keys inside the stacked q|k|v
+    /// rows), copied contiguous first.
+    public init(_ w: UnsafePointer<Float>, rows: Int, cols: Int, rowStride: Int, scale: Float) {
+        var dense = [Float](repeating: 0, count: rows * cols)
+        for r in 0..<rows { for c in 0..<cols { dense[r * cols + c] = w[r * rowStride + c] * scale } }
+        self = dense.withUnsafeBufferPointer { BF16Weights($0.baseAddress!, rows: rows, cols: cols) }
+    }
+
     /// y[m x rows] = x[m x cols] Wᵀ on the calling thread (callers split rows of x across
-    /// threads). Returns false, computing nothing, when the CPU path has no bf16 GEMM.
-    public func product(_ x: UnsafePointer<Float>, rows m: Int, into y: UnsafeMutablePointer<Float>) -> Bool {
-        packed.withUnsafeBufferPointer { vlm_gemm_bf16($0.baseAddress!, rows, cols, x, m, cols, y, rows) } != 0
+    /// threads), rows of x `ldx` apart and of y `ldy` apart (default: dense). Returns false,
+    /// computing nothing, when the CPU path has no bf16 GEMM.
+    public func product(_ x: UnsafePointer<Float>, rows m: Int, ldx: Int? = nil, into y: UnsafeMutablePointer<Float>,
+                        ldy: Int? = nil) -> Bool {
+        packed.withUnsafeBufferPointer { vlm_gemm_bf16($0.baseAddress!, rows, cols, x, m, ldx ?? cols, y, ldy ?? rows) } != 0
     }
 }

@@ -200,6 +200,11 @@ public final class ViTEncoder: VisionEncoder, @unchecked Sendable {
             return p
         }
         defer { tapPointers.forEach { $0.deallocate() } }
+        // `--vision-bf16`: both attention products in bf16 too, unless this layer's maps are tapped.
+        if BF16Weights.enabled && attentionTaps.isEmpty {
+            bf16Attention(qkv: qkv, tokens: t, into: out, scale: scale)
+            return keyTaps(qkv: qkv, tokens: t, taps: taps)
+        }
         Parallel.forRange(heads) { h0, h1 in
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: t * t)
             defer { scores.deallocate() }
@@ -226,6 +231,13 @@ public final class ViTEncoder: VisionEncoder, @unchecked Sendable {
             for j in 0..<n { mean[j] *= inv }
             results.append((tap, mean))
         }
+        return results + keyTaps(qkv: qkv, tokens: t, taps: taps)
+    }
+
+    /// The head-averaged keys for `.keys` taps.
+    private func keyTaps(qkv: UnsafeMutablePointer<Float>, tokens t: Int, taps: [EncoderTap]) -> [(EncoderTap, [Float])] {
+        let d = config.hiddenSize, heads = config.headCount, hd = config.headDim, stride = 3 * d
+        var results: [(EncoderTap, [Float])] = []
         for tap in taps where tap.kind == .keys {
             var keys = [Float](repeating: 0, count: t * hd)
             for r in 0..<t { for h in 0..<heads { for j in 0..<hd { keys[r * hd + j] += qkv[r * stride + d + h * hd + j] } } }
