@@ -86,23 +86,32 @@ AVX512 static inline __m512i quad_spread(size_t quad) {
     return _mm512_setr_epi32(b, b, b, b, b + 1, b + 1, b + 1, b + 1, b + 2, b + 2, b + 2, b + 2, b + 3, b + 3, b + 3, b + 3);
 }
 
-/* One Q4_0 / Q4_1 row: groups of up to 16 blocks take their scales (and Q4_1's mins) with one
-   gather; each quad of blocks is one 64-byte register of nibbles, two vpdpbusd, one conversion
-   and one FMA, where the per-block loop needs all of that per block. */
-AVX512 static float row_q4_grouped(int type, const uint8_t *p, size_t nb, const grouped_x *x) {
+/* The scale words (f16 d, and Q4_1's f16 m above it) of every group of up to 16 blocks of one
+   row, copied into 64-byte slots with plain 32-bit loads: vpgatherdd is slow to complete on some
+   CPUs (Zen 4: the kernel waited on it), and the caller collects the next row's words before
+   working on this row, so these loads run ahead. Slots past the last block stay zero. */
+AVX512 static inline void gather_words(const uint8_t *p, size_t nb, size_t bb, __m512i *words) {
+    uint32_t *slots = (uint32_t *)words;
+    size_t groups = (nb + 15) / 16;
+    for (size_t b = 0; b < nb; b++) slots[b] = vlm_read_u32(p + b * bb);
+    for (size_t b = nb; b < groups * 16; b++) slots[b] = 0;
+}
+
+/* One Q4_0 / Q4_1 row, given its gathered scale words: each quad of blocks is one 64-byte
+   register of nibbles, two vpdpbusd, one conversion and one FMA, where the per-block loop
+   needs all of that per block. */
+AVX512 static float row_q4_grouped(int type, const uint8_t *p, size_t nb, const grouped_x *x, const __m512i *words) {
     size_t bb = type == VLM_Q4_1 ? 20 : 18, qo = type == VLM_Q4_1 ? 4 : 2;
-    const __m512i offsets = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                               _mm512_set1_epi32((int)bb));
     const __m512i low4 = _mm512_set1_epi8(0x0f);
+    const __m512i spread[4] = { quad_spread(0), quad_spread(1), quad_spread(2), quad_spread(3) };
     __m512 acc = _mm512_setzero_ps(), offset = _mm512_setzero_ps();
-    for (size_t g0 = 0; g0 < nb; g0 += 16) {
+    for (size_t g0 = 0, g = 0; g0 < nb; g0 += 16, g++) {
         size_t k = nb - g0 < 16 ? nb - g0 : 16;
         const uint8_t *pg = p + g0 * bb;
-        __m512i words = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), (__mmask16)((1u << k) - 1), offsets, pg, 1);
-        __m512 d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(words));
+        __m512 d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(words[g]));
         __m512 xd = _mm512_load_ps(x->d + g0), xs = _mm512_load_ps(x->s + g0);
         __m512 scale = _mm512_mul_ps(d, xd);
-        if (type == VLM_Q4_1) offset = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(words, 16))), xs, offset);
+        if (type == VLM_Q4_1) offset = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(words[g], 16))), xs, offset);
         else offset = _mm512_fmadd_ps(_mm512_mul_ps(d, _mm512_set1_ps(-8.0f)), xs, offset);
         for (size_t quad = 0; quad * 4 < k; quad++) {
             const uint8_t *pq = pg + 4 * quad * bb + qo;
@@ -123,7 +132,7 @@ AVX512 static float row_q4_grouped(int type, const uint8_t *p, size_t nb, const 
             __m512i lo = _mm512_and_si512(w, low4), hi = _mm512_and_si512(_mm512_srli_epi16(w, 4), low4);
             __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_load_si512((const void *)(x->lo + 16 * b)));
             dot = _mm512_dpbusd_epi32(dot, hi, _mm512_load_si512((const void *)(x->hi + 16 * b)));
-            acc = _mm512_fmadd_ps(_mm512_permutexvar_ps(quad_spread(quad), scale), _mm512_cvtepi32_ps(dot), acc);
+            acc = _mm512_fmadd_ps(_mm512_permutexvar_ps(spread[quad], scale), _mm512_cvtepi32_ps(dot), acc);
         }
     }
     return _mm512_reduce_add_ps(acc) + _mm512_reduce_add_ps(offset);
@@ -156,38 +165,41 @@ AVX512 void vlm_matvec_q8_avx512(int type, const uint8_t *w, size_t row_bytes, s
     if ((type == VLM_Q4_0 || type == VLM_Q4_1) && nb <= GROUP_MAX_BLOCKS && r1 - r0 >= 2) {
         grouped_x g;
         arrange_x(x, nb, &g);
-        for (; r < r1; r++) y[r] = row_q4_grouped(type, w + r * row_bytes, nb, &g);
+        size_t bb = type == VLM_Q4_1 ? 20 : 18;
+        __m512i words[2][GROUP_MAX_BLOCKS / 16];
+        gather_words(w + r * row_bytes, nb, bb, words[0]);
+        for (int cur = 0; r < r1; r++, cur ^= 1) {
+            if (r + 1 < r1) gather_words(w + (r + 1) * row_bytes, nb, bb, words[cur ^ 1]);
+            y[r] = row_q4_grouped(type, w + r * row_bytes, nb, &g, words[cur]);
+        }
         return;
     }
     for (; r < r1; r++) y[r] = row1(type, w + r * row_bytes, nb, x);
 }
 
 /* Q8_0 rows against 16-bit activations (the output head): per block one sign extension of the
-   32 weight bytes to words and one vpdpwssd; the 16 block scales of a group come from one
-   gather of the rows' f16 scales. */
+   32 weight bytes to words and one vpdpwssd. */
 AVX512 void vlm_matvec_q16_avx512(const uint8_t *w, size_t row_bytes, size_t r0, size_t r1,
                                   size_t cols, const vlm_q16_block *x, float *y) {
     size_t nb = cols / 32;
-    const __m512i offsets = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                               _mm512_set1_epi32(34));
     for (size_t r = r0; r < r1; r++) {
         const uint8_t *p = w + r * row_bytes;
-        __m512 acc = _mm512_setzero_ps();
-        for (size_t g0 = 0; g0 < nb; g0 += 16) {
-            size_t k = nb - g0 < 16 ? nb - g0 : 16;
-            const uint8_t *pg = p + g0 * 34;
-            __m512i words = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), (__mmask16)((1u << k) - 1), offsets, pg, 1);
-            __m512 d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(words));
-            float scale[16];
-            _mm512_storeu_ps(scale, d);
-            for (size_t i = 0; i < k; i++) {
-                const vlm_q16_block *xb = &x[g0 + i];
-                __m512i wv = _mm512_cvtepi8_epi16(load256(pg + 34 * i + 2));
-                __m512i dot = _mm512_dpwssd_epi32(_mm512_setzero_si512(), wv, _mm512_loadu_si512((const void *)xb->qs));
-                acc = _mm512_fmadd_ps(_mm512_set1_ps(scale[i] * xb->d), _mm512_cvtepi32_ps(dot), acc);
-            }
+        __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+        size_t b = 0;
+        for (; b + 2 <= nb; b += 2, p += 68) {
+            __m512i d0 = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_cvtepi8_epi16(load256(p + 2)),
+                                             _mm512_loadu_si512((const void *)x[b].qs));
+            __m512i d1 = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_cvtepi8_epi16(load256(p + 36)),
+                                             _mm512_loadu_si512((const void *)x[b + 1].qs));
+            acc0 = _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(vlm_read_u16(p)) * x[b].d), _mm512_cvtepi32_ps(d0), acc0);
+            acc1 = _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(vlm_read_u16(p + 34)) * x[b + 1].d), _mm512_cvtepi32_ps(d1), acc1);
         }
-        y[r] = _mm512_reduce_add_ps(acc);
+        if (b < nb) {
+            __m512i d0 = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_cvtepi8_epi16(load256(p + 2)),
+                                             _mm512_loadu_si512((const void *)x[b].qs));
+            acc0 = _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(vlm_read_u16(p)) * x[b].d), _mm512_cvtepi32_ps(d0), acc0);
+        }
+        y[r] = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
     }
 }
 
