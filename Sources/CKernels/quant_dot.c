@@ -32,18 +32,23 @@ int vlm_quant_dot_supports(int type) {
 
 /* ---- activation quantization (ggml's q8_1: round to nearest, scale amax/127) --------------- */
 
+/* 32 values rounded to integers of at most `levels` in magnitude: q = round(v / d) with
+   d = amax / levels; returns d, and the sum of q in *sum. */
+static float round_block(const float *v, float levels, int32_t q[32], int *sum) {
+    float amax = 0;
+    for (int i = 0; i < 32; i++) { float a = fabsf(v[i]); if (a > amax) amax = a; }
+    float d = amax / levels, id = d != 0 ? 1.0f / d : 0.0f;
+    *sum = 0;
+    for (int i = 0; i < 32; i++) { q[i] = (int32_t)lrintf(v[i] * id); *sum += q[i]; }
+    return d;
+}
+
 void vlm_quantize_q8_portable(const float *x, size_t n, vlm_q8_block *out) {
     for (size_t b = 0; b < n / 32; b++) {
-        const float *v = x + 32 * b;
-        float amax = 0;
-        for (int i = 0; i < 32; i++) { float a = fabsf(v[i]); if (a > amax) amax = a; }
-        float d = amax / 127.0f, id = d != 0 ? 1.0f / d : 0.0f;
-        int sum = 0;
-        for (int i = 0; i < 32; i++) {
-            int q = (int)lrintf(v[i] * id);
-            out[b].qs[i] = (int8_t)q;
-            sum += q;
-        }
+        int32_t q[32];
+        int sum;
+        float d = round_block(x + 32 * b, 127.0f, q, &sum);
+        for (int i = 0; i < 32; i++) out[b].qs[i] = (int8_t)q[i];
         out[b].d = d;
         out[b].s = d * (float)sum;
     }
@@ -144,12 +149,10 @@ int vlm_q16_supports(int type) { return type == VLM_Q8_0; }
 
 void vlm_quantize_q16_portable(const float *x, size_t n, vlm_q16_block *out) {
     for (size_t b = 0; b < n / 32; b++) {
-        const float *v = x + 32 * b;
-        float amax = 0;
-        for (int i = 0; i < 32; i++) { float a = fabsf(v[i]); if (a > amax) amax = a; }
-        float d = amax / 32767.0f, id = d != 0 ? 1.0f / d : 0.0f;
-        int sum = 0;
-        for (int i = 0; i < 32; i++) { out[b].qs[i] = (int16_t)lrintf(v[i] * id); sum += out[b].qs[i]; }
+        int32_t q[32];
+        int sum;
+        float d = round_block(x + 32 * b, 32767.0f, q, &sum);
+        for (int i = 0; i < 32; i++) out[b].qs[i] = (int16_t)q[i];
         out[b].d = d;
         out[b].s = d * (float)sum;
     }
