@@ -441,10 +441,10 @@ def bench(a, out: Path, pair: str, llm: Path, mmproj: Path, image: Path) -> dict
                           # one (it aborts: "this custom template is not supported, try using --jinja")
                           + (["--jinja"] if pair == "llava15-qwen2-0.5b" else []),
         "vlm": [a.vlm, "describe", str(image), "--model", str(llm), "--mmproj", str(mmproj), "--prompt", PROMPT,
-                "--max-tokens", str(a.n_predict), "--threads", str(a.threads), "--json"],
+                "--max-tokens", str(a.n_predict), "--threads", str(a.threads), "--json"] + a.vlm_args.split(),
         "vlm divprune 0.25": [a.vlm, "describe", str(image), "--model", str(llm), "--mmproj", str(mmproj), "--prompt", PROMPT,
                               "--max-tokens", str(a.n_predict), "--threads", str(a.threads), "--json",
-                              "--reducer", "divprune", "--keep-ratio", "0.25"],
+                              "--reducer", "divprune", "--keep-ratio", "0.25"] + a.vlm_args.split(),
     }
     runs: dict[str, list] = {k: [] for k in engines}
     logs = out / pair / "runs"
@@ -578,6 +578,7 @@ def main() -> None:
     ap.add_argument("--n-predict", type=int, default=32)
     ap.add_argument("--vlm", default=str(REPO / ".build-test/release/vlm"))
     ap.add_argument("--force", action="store_true")
+    ap.add_argument("--vlm-args", default="", help="extra arguments for both vlm runs, e.g. --vision-bf16")
     ap.add_argument("--append-doc", action="store_true")
     a = ap.parse_args()
     out = Path(a.out)
