@@ -63,7 +63,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tiny_pair_common import HOME, convert, encode, f32, last_logits, llama_paths, messages_for
+from tiny_pair_common import (GREEDY, HOME, SEED, check_no_cache, choose_knobs, convert, encode, f32, greedy,
+                              last_logits, llama_paths, messages_for)
 
 TOOLS = Path(__file__).resolve().parent
 REPO = TOOLS.parent
@@ -72,11 +73,9 @@ OUT = REPO / "Tests/VisionTests/Fixtures/vlms/gemma3_tiny"
 GGUF_OUT = REPO / "Tests/VisionTests/Fixtures/gguf_pairs/gemma3_tiny"
 IMAGE = REPO / "Samples/shapes.png"
 QUESTION = "What is in the picture?"
-SEED = 0
-GREEDY = 8
-MARGIN = 2e-3  # the Swift tests' near-tie threshold (tools/make_qwen_vl_fixtures.py MARGIN)
 SPECIAL_IDS = {"<pad>": 0, "<eos>": 1, "<bos>": 2, "<unk>": 3, "<start_of_turn>": 4, "<end_of_turn>": 5,
                "<start_of_image>": 6, "<end_of_image>": 7, "<image_soft_token>": 8}
+PAD_ID = SPECIAL_IDS["<pad>"]  # generate's pad token in the greedy runs
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja")
 
 # The big fixture's knob names (gemma3_vlm_models._BASE) and values, except the first try's: at width 64
@@ -160,64 +159,8 @@ def spec(name, shape, knobs):
     return 0.0, float(np.sqrt(3.0 / fan_in)) * 2.0 ** knobs["linear"]
 
 
-def set_weights(model, knobs):
-    g = torch.Generator().manual_seed(SEED)
-    with torch.no_grad():
-        for name, p in model.named_parameters():  # tied lm_head is not listed (remove_duplicate)
-            offset, scale = spec(name, tuple(p.shape), knobs)
-            u = torch.rand(p.shape, generator=g, dtype=torch.float64) * 2.0 - 1.0
-            p.copy_((offset + scale * u).to(torch.float32))
-
-
 # ---------------------------------------------------------------------------------------------
 # Inputs and what transformers computes
-
-def greedy(model, inputs):
-    with torch.no_grad():
-        res = model.generate(**inputs, max_new_tokens=GREEDY, min_new_tokens=GREEDY, do_sample=False,
-                             eos_token_id=None, pad_token_id=SPECIAL_IDS["<pad>"], output_scores=True,
-                             return_dict_in_generate=True)
-    margins = [float(s[0].topk(2).values[0] - s[0].topk(2).values[1]) for s in res.scores]
-    return res.sequences[0, inputs["input_ids"].shape[1]:].tolist(), margins
-
-
-def check_no_cache(model, inputs, gen, margins):
-    """generate's greedy tokens and margins (KV cache) equal one full forward pass without cache."""
-    n = inputs["input_ids"].shape[1]
-    extra = torch.tensor([gen])
-    kw = dict(inputs)
-    kw["input_ids"] = torch.cat([inputs["input_ids"], extra], 1)
-    kw["attention_mask"] = torch.ones_like(kw["input_ids"])
-    for k in ("token_type_ids", "mm_token_type_ids"):
-        if k in inputs:
-            kw[k] = torch.cat([inputs[k], torch.zeros_like(extra)], 1)
-    with torch.no_grad():
-        logits = model(**kw, use_cache=False).logits[0, n - 1:n - 1 + len(gen)]
-    top = logits.topk(2, dim=-1)
-    assert top.indices[:, 0].tolist() == gen, "cached and uncached greedy tokens differ"
-    assert np.allclose((top.values[:, 0] - top.values[:, 1]).tolist(), margins, atol=1e-4), "margins differ"
-
-
-def choose_knobs(model, inputs, blank_inputs):
-    tries = []
-    for knobs in KNOB_TRIES:
-        set_weights(model, knobs)
-        gen, margins = greedy(model, inputs)
-        image_effect = float((last_logits(model, inputs) - last_logits(model, blank_inputs)).abs().max())
-        ok = min(margins) >= 5 * MARGIN and len(set(gen)) >= 4 and image_effect > 0.05
-        tries.append({"knobs": knobs, "ok": ok, "min_margin": min(margins), "distinct": len(set(gen)),
-                      "image_effect": image_effect, "gen": gen})
-        log(f"knobs {knobs}: ok={ok} min margin {min(margins):.4f}, {len(set(gen))} distinct, "
-            f"image changes last logits by {image_effect:.3f}, greedy {gen}")
-        if ok:
-            return knobs, tries
-    def score(t):
-        return (t["distinct"] >= 4, t["image_effect"] > 0.05, t["min_margin"])
-    best = max(tries, key=score)
-    log(f"no try is healthy; keeping {best['knobs']}")
-    set_weights(model, best["knobs"])
-    return best["knobs"], tries
-
 
 # ---------------------------------------------------------------------------------------------
 # The Hugging Face directory
@@ -368,8 +311,8 @@ def main():
     assert tuple(inputs["pixel_values"].shape) == (1, 3, 224, 224), inputs["pixel_values"].shape
     log(f"prompt: {len(ids)} tokens: {tok.decode(ids)!r}")
 
-    knobs, tries = choose_knobs(model, inputs, blank_inputs)
-    gen, margins = greedy(model, inputs)
+    knobs, tries = choose_knobs(model, inputs, blank_inputs, KNOB_TRIES, spec, PAD_ID, log)
+    gen, margins = greedy(model, inputs, PAD_ID)
     check_no_cache(model, inputs, gen, margins)
     prompt = proc.apply_chat_template(messages_for(image, QUESTION), add_generation_prompt=True, tokenize=False)
     expected = {"input_ids": ids, "last_logits": [f32(x) for x in last_logits(model, inputs).tolist()],

@@ -112,7 +112,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tiny_pair_common import HOME, convert, encode, f32, last_logits, llama_paths, messages_for
+from tiny_pair_common import (GREEDY, HOME, SEED, check_no_cache, choose_knobs, convert, encode, f32, greedy,
+                              last_logits, llama_paths, messages_for)
 
 TOOLS = Path(__file__).resolve().parent
 REPO = TOOLS.parent
@@ -121,11 +122,9 @@ OUT = REPO / "Tests/VisionTests/Fixtures/vlms/qwen2_5_vl_tiny"
 GGUF_OUT = REPO / "Tests/VisionTests/Fixtures/gguf_pairs/qwen2_5_vl_tiny"
 IMAGE = REPO / "Samples/shapes.png"
 QUESTION = "What is in the picture?"
-SEED = 0
-GREEDY = 8
-MARGIN = 2e-3  # the Swift tests' near-tie threshold (tools/make_qwen_vl_fixtures.py MARGIN)
 SPECIAL_IDS = {"<|endoftext|>": 0, "<|im_start|>": 1, "<|im_end|>": 2, "<|vision_start|>": 3,
                "<|vision_end|>": 4, "<|vision_pad|>": 5, "<|image_pad|>": 6, "<|video_pad|>": 7}
+PAD_ID = SPECIAL_IDS["<|endoftext|>"]  # generate's pad token in the greedy runs
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja")
 MIN_PIXELS = 56 * 56          # 3136, the big fixture's (and the checkpoint's) min_pixels
 MAX_PIXELS = 28 * 28 * 16384  # transformers' default: the converter writes no pixel bounds, so the pair reads the default
@@ -207,44 +206,8 @@ def spec(name, shape, knobs):
     return 0.0, float(np.sqrt(3.0 / fan_in)) * 2.0 ** (knobs["linear"] + extra)
 
 
-def set_weights(model, knobs):
-    g = torch.Generator().manual_seed(SEED)
-    with torch.no_grad():
-        for name, p in model.named_parameters():  # tied lm_head is not listed (remove_duplicate)
-            offset, scale = spec(name, tuple(p.shape), knobs)
-            u = torch.rand(p.shape, generator=g, dtype=torch.float64) * 2.0 - 1.0
-            p.copy_((offset + scale * u).to(torch.float32))
-
-
 # ---------------------------------------------------------------------------------------------
 # Inputs and what transformers computes
-
-def greedy(model, inputs):
-    with torch.no_grad():
-        res = model.generate(**inputs, max_new_tokens=GREEDY, min_new_tokens=GREEDY, do_sample=False,
-                             eos_token_id=None, pad_token_id=SPECIAL_IDS["<|endoftext|>"], output_scores=True,
-                             return_dict_in_generate=True)
-    margins = [float(s[0].topk(2).values[0] - s[0].topk(2).values[1]) for s in res.scores]
-    return res.sequences[0, inputs["input_ids"].shape[1]:].tolist(), margins
-
-
-def check_no_cache(model, inputs, gen, margins):
-    """generate's greedy tokens and margins (KV cache, rope_deltas) equal one full forward pass without
-    cache (positions from get_rope_index over prompt + generated tokens)."""
-    n = inputs["input_ids"].shape[1]
-    extra = torch.tensor([gen])
-    kw = dict(inputs)
-    kw["input_ids"] = torch.cat([inputs["input_ids"], extra], 1)
-    kw["attention_mask"] = torch.ones_like(kw["input_ids"])
-    for k in ("token_type_ids", "mm_token_type_ids"):
-        if k in inputs:
-            kw[k] = torch.cat([inputs[k], torch.zeros_like(extra)], 1)
-    with torch.no_grad():
-        logits = model(**kw, use_cache=False).logits[0, n - 1:n - 1 + len(gen)]
-    top = logits.topk(2, dim=-1)
-    assert top.indices[:, 0].tolist() == gen, "cached and uncached greedy tokens differ"
-    assert np.allclose((top.values[:, 0] - top.values[:, 1]).tolist(), margins, atol=1e-4), "margins differ"
-
 
 def rope_positions(model, inputs):
     pos, deltas = model.model.get_rope_index(inputs["input_ids"], mm_token_type_ids=inputs["mm_token_type_ids"],
@@ -260,27 +223,6 @@ def window_summary(model, grid):
                                         patch_size=v.patch_size)
     return {"merged_window": v.window_size // v.spatial_merge_size // v.patch_size, "num_windows": len(cu) - 1,
             "cu_window_seqlens": cu.tolist()}
-
-
-def choose_knobs(model, inputs, blank_inputs):
-    tries = []
-    for knobs in KNOB_TRIES:
-        set_weights(model, knobs)
-        gen, margins = greedy(model, inputs)
-        image_effect = float((last_logits(model, inputs) - last_logits(model, blank_inputs)).abs().max())
-        ok = min(margins) >= 5 * MARGIN and len(set(gen)) >= 4 and image_effect > 0.05
-        tries.append({"knobs": knobs, "ok": ok, "min_margin": min(margins), "distinct": len(set(gen)),
-                      "image_effect": image_effect, "gen": gen})
-        log(f"knobs {knobs}: ok={ok} min margin {min(margins):.4f}, {len(set(gen))} distinct, "
-            f"image changes last logits by {image_effect:.3f}, greedy {gen}")
-        if ok:
-            return knobs, tries
-    def score(t):
-        return (t["distinct"] >= 4, t["image_effect"] > 0.05, t["min_margin"])
-    best = max(tries, key=score)
-    log(f"no try is healthy; keeping {best['knobs']}")
-    set_weights(model, best["knobs"])
-    return best["knobs"], tries
 
 
 # ---------------------------------------------------------------------------------------------
@@ -437,8 +379,8 @@ def main():
         inputs["pixel_values"].shape
     log(f"prompt: {len(ids)} tokens, image_grid_thw {grid} ({n_image} image tokens): {tok.decode(ids)[:120]!r}...")
 
-    knobs, tries = choose_knobs(model, inputs, blank_inputs)
-    gen, margins = greedy(model, inputs)
+    knobs, tries = choose_knobs(model, inputs, blank_inputs, KNOB_TRIES, spec, PAD_ID, log)
+    gen, margins = greedy(model, inputs, PAD_ID)
     check_no_cache(model, inputs, gen, margins)
     pos, deltas = rope_positions(model, inputs)
     window = window_summary(model, inputs["image_grid_thw"])

@@ -1,8 +1,9 @@
 """What tools/make_tiny_gemma3_pair.py and tools/make_tiny_qwen25vl_pair.py share: the llama.cpp
 build's paths (tools/build_llama_cpp.sh writes paths.env), the three conversions of a tiny
 Hugging Face directory into a GGUF pair through make_gguf_pairs.py's child mode (its logged
-work-arounds), and the transformers side's prompt encoding, last-position logits and float32
-rounding for expected.json.
+work-arounds), and the transformers side: prompt encoding, last-position logits, float32
+rounding for expected.json, the knob search over uniform random weights and the greedy run it
+scores (with its check against an uncached forward pass).
 """
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ import numpy as np
 import torch
 
 TOOLS = Path(__file__).resolve().parent
+SEED = 0
+GREEDY = 8
+MARGIN = 2e-3  # the Swift tests' near-tie threshold (tools/make_qwen_vl_fixtures.py MARGIN)
 HOME = Path(os.environ.get("VLM_LLAMA_CPP_HOME", Path.home() / ".cache/vlm/llama.cpp"))
 
 
@@ -34,6 +38,68 @@ def encode(proc, image, question):
 def last_logits(model, inputs):
     with torch.no_grad():
         return model(**inputs).logits[0, -1]
+
+
+def set_weights(model, knobs, spec):
+    """Every parameter redrawn uniformly from torch.Generator(SEED): offset + scale * U(-1, 1),
+    (offset, scale) = spec(name, shape, knobs)."""
+    g = torch.Generator().manual_seed(SEED)
+    with torch.no_grad():
+        for name, p in model.named_parameters():  # tied lm_head is not listed (remove_duplicate)
+            offset, scale = spec(name, tuple(p.shape), knobs)
+            u = torch.rand(p.shape, generator=g, dtype=torch.float64) * 2.0 - 1.0
+            p.copy_((offset + scale * u).to(torch.float32))
+
+
+def greedy(model, inputs, pad_id):
+    """GREEDY greedy tokens and each step's top-2 logit margin."""
+    with torch.no_grad():
+        res = model.generate(**inputs, max_new_tokens=GREEDY, min_new_tokens=GREEDY, do_sample=False,
+                             eos_token_id=None, pad_token_id=pad_id, output_scores=True,
+                             return_dict_in_generate=True)
+    margins = [float(s[0].topk(2).values[0] - s[0].topk(2).values[1]) for s in res.scores]
+    return res.sequences[0, inputs["input_ids"].shape[1]:].tolist(), margins
+
+
+def check_no_cache(model, inputs, gen, margins):
+    """generate's greedy tokens and margins (KV cache; Qwen's rope_deltas) equal one full forward pass
+    without cache (Qwen's positions then come from get_rope_index over prompt + generated tokens)."""
+    n = inputs["input_ids"].shape[1]
+    extra = torch.tensor([gen])
+    kw = dict(inputs)
+    kw["input_ids"] = torch.cat([inputs["input_ids"], extra], 1)
+    kw["attention_mask"] = torch.ones_like(kw["input_ids"])
+    for k in ("token_type_ids", "mm_token_type_ids"):
+        if k in inputs:
+            kw[k] = torch.cat([inputs[k], torch.zeros_like(extra)], 1)
+    with torch.no_grad():
+        logits = model(**kw, use_cache=False).logits[0, n - 1:n - 1 + len(gen)]
+    top = logits.topk(2, dim=-1)
+    assert top.indices[:, 0].tolist() == gen, "cached and uncached greedy tokens differ"
+    assert np.allclose((top.values[:, 0] - top.values[:, 1]).tolist(), margins, atol=1e-4), "margins differ"
+
+
+def choose_knobs(model, inputs, blank_inputs, knob_tries, spec, pad_id, log):
+    """The first knobs whose greedy run is healthy (margins >= 5 MARGIN, >= 4 distinct tokens, the image
+    moving the last logits by > 0.05), else the best try; the model is left with those weights."""
+    tries = []
+    for knobs in knob_tries:
+        set_weights(model, knobs, spec)
+        gen, margins = greedy(model, inputs, pad_id)
+        image_effect = float((last_logits(model, inputs) - last_logits(model, blank_inputs)).abs().max())
+        ok = min(margins) >= 5 * MARGIN and len(set(gen)) >= 4 and image_effect > 0.05
+        tries.append({"knobs": knobs, "ok": ok, "min_margin": min(margins), "distinct": len(set(gen)),
+                      "image_effect": image_effect, "gen": gen})
+        log(f"knobs {knobs}: ok={ok} min margin {min(margins):.4f}, {len(set(gen))} distinct, "
+            f"image changes last logits by {image_effect:.3f}, greedy {gen}")
+        if ok:
+            return knobs, tries
+    def score(t):
+        return (t["distinct"] >= 4, t["image_effect"] > 0.05, t["min_margin"])
+    best = max(tries, key=score)
+    log(f"no try is healthy; keeping {best['knobs']}")
+    set_weights(model, best["knobs"], spec)
+    return best["knobs"], tries
 
 
 def llama_paths():
