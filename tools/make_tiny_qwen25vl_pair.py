@@ -103,17 +103,15 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from tiny_pair_common import (GREEDY, HOME, SEED, check_no_cache, choose_knobs, convert, encode, f32, greedy,
-                              last_logits, llama_paths, messages_for)
+from tiny_pair_common import (SEED, check_no_cache, choose_knobs, convert, encode, f32, greedy, last_logits,
+                              llama_paths, messages_for, run_cli)
 
 TOOLS = Path(__file__).resolve().parent
 REPO = TOOLS.parent
@@ -318,32 +316,6 @@ def listings(log_dir):
         print(text)
 
 
-def run_cli(paths, tok, expected, log_dir):
-    cli = paths.get("LLAMA_MTMD_CLI")
-    if not cli or not os.access(cli, os.X_OK):
-        found = sorted(HOME.glob("build*/bin/llama-mtmd-cli"))
-        cli = str(found[0]) if found else None
-    if not cli:
-        log("llama-mtmd-cli not built: skipped")
-        return None
-    cmd = [cli, "-m", str(GGUF_OUT / "model-f32.gguf"), "--mmproj", str(GGUF_OUT / "mmproj-f32.gguf"),
-           "--image", str(IMAGE), "-p", QUESTION, "-n", str(GREEDY), "--temp", "0", "-t", "2", "--jinja",
-           "--image-min-tokens", str(CLI_TOKENS[0]), "--image-max-tokens", str(CLI_TOKENS[1])]
-    log("$ " + " ".join(f"'{c}'" if " " in c else c for c in cmd))
-    t0 = time.time()
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=600)
-    so, se = p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
-    (log_dir / "cli.txt").write_text("$ " + " ".join(cmd) + f"\n[exit {p.returncode}, {time.time() - t0:.1f} s]\n"
-                                     + "----- stdout -----\n" + so + "\n----- stderr -----\n" + se)
-    want = tok.decode(expected["greedy_ids"])
-    got = so.strip("\n")
-    log(f"llama-mtmd-cli exit {p.returncode}; stdout {got!r}")
-    log(f"transformers greedy text {want!r}")
-    match = got.strip() == want.strip()
-    log(f"texts {'MATCH' if match else 'DIFFER'} (log {log_dir / 'cli.txt'})")
-    return {"rc": p.returncode, "stdout": got, "transformers_text": want, "match": match}
-
-
 # ---------------------------------------------------------------------------------------------
 
 def main():
@@ -413,7 +385,7 @@ def main():
     for f in sorted(GGUF_OUT.iterdir()):
         log(f"  {f.relative_to(REPO)}: {f.stat().st_size} bytes")
     if not a.no_cli:
-        run_cli(paths, tok, expected, log_dir)
+        run_cli(paths, tok, expected, log_dir, GGUF_OUT, IMAGE, QUESTION, ["--jinja", "--image-min-tokens", str(CLI_TOKENS[0]), "--image-max-tokens", str(CLI_TOKENS[1])], log)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -134,3 +135,30 @@ def convert(paths, hf_dir, gguf_out, log_dir, log):
             log(f"  PATCH {pt}")
         log(f"  -> {out} ({out.stat().st_size} bytes)")
     return patches
+
+
+def run_cli(paths, tok, expected, log_dir, gguf_dir, image, question, extra_args, log):
+    """llama-mtmd-cli on the f32 pair (greedy, 2 threads), its output logged to log_dir/cli.txt and
+    compared with transformers' greedy text; None when llama-mtmd-cli is not built."""
+    cli = paths.get("LLAMA_MTMD_CLI")
+    if not cli or not os.access(cli, os.X_OK):
+        found = sorted(HOME.glob("build*/bin/llama-mtmd-cli"))
+        cli = str(found[0]) if found else None
+    if not cli:
+        log("llama-mtmd-cli not built: skipped")
+        return None
+    cmd = [cli, "-m", str(gguf_dir / "model-f32.gguf"), "--mmproj", str(gguf_dir / "mmproj-f32.gguf"),
+           "--image", str(image), "-p", question, "-n", str(GREEDY), "--temp", "0", "-t", "2", *extra_args]
+    log("$ " + " ".join(f"'{c}'" if " " in c else c for c in cmd))
+    t0 = time.time()
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=600)
+    so, se = p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+    (log_dir / "cli.txt").write_text("$ " + " ".join(cmd) + f"\n[exit {p.returncode}, {time.time() - t0:.1f} s]\n"
+                                     + "----- stdout -----\n" + so + "\n----- stderr -----\n" + se)
+    want = tok.decode(expected["greedy_ids"])
+    got = so.strip("\n")
+    log(f"llama-mtmd-cli exit {p.returncode}; stdout {got!r}")
+    log(f"transformers greedy text {want!r}")
+    match = got.strip() == want.strip()
+    log(f"texts {'MATCH' if match else 'DIFFER'} (log {log_dir / 'cli.txt'})")
+    return {"rc": p.returncode, "stdout": got, "transformers_text": want, "match": match}
