@@ -12,7 +12,7 @@
 #include <immintrin.h>
 #endif
 
-int vlm_gemm_supports(int type) {
+int vlm_gemm_q16_supports(int type) {
 #if defined(__x86_64__)
     return vlm_cpu_path() == VLM_PATH_AVX512 &&
            (type == VLM_Q4_0 || type == VLM_Q4_1 || type == VLM_Q5_0 || type == VLM_Q8_0);
@@ -145,7 +145,7 @@ G512 static void gemm_avx512(int type, const uint8_t *w, size_t row_bytes, size_
 
 int vlm_gemm_q16(int type, const void *w, size_t row_bytes, size_t r0, size_t r1, size_t cols,
                  const vlm_q16_block *x, size_t t, float *y, size_t ldy) {
-    if (!vlm_gemm_supports(type)) return 0;
+    if (!vlm_gemm_q16_supports(type)) return 0;
 #if defined(__x86_64__)
     size_t nb = cols / 32;
     size_t vbytes = nb * 16 * TILE * 2 * sizeof(int16_t), fbytes = nb * TILE * sizeof(float);

@@ -27,13 +27,6 @@ AVX2 static inline __m256 dot_us(__m256i u, __m256i s) {
     return _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
 }
 
-AVX2 static inline float hsum(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
 AVX2 void vlm_matvec_q8_avx2(int type, const uint8_t *w, size_t row_bytes, size_t r0, size_t r1,
                              size_t cols, const vlm_q8_block *x, float *y) {
     size_t nb = cols / 32;
@@ -81,7 +74,7 @@ AVX2 void vlm_matvec_q8_avx2(int type, const uint8_t *w, size_t row_bytes, size_
             }
             break;
         }
-        y[r] = hsum(acc) + offset;
+        y[r] = vlm_hsum256(acc) + offset;
     }
 }
 
@@ -129,7 +122,7 @@ AVX2 void vlm_matvec_f32_avx2(int type, const uint8_t *w, size_t row_bytes, size
             s = _mm256_fmadd_ps(v[1], xv[1], s); s = _mm256_fmadd_ps(v[2], xv[2], s); s = _mm256_fmadd_ps(v[3], xv[3], s);
             acc = _mm256_fmadd_ps(d, s, acc);
         }
-        y[r] = hsum(acc);
+        y[r] = vlm_hsum256(acc);
     }
 }
 
@@ -148,7 +141,7 @@ AVX2 void vlm_matvec_q16_avx2(const uint8_t *w, size_t row_bytes, size_t r0, siz
                                            _mm256_madd_epi16(w1, _mm256_loadu_si256((const __m256i *)(x[b].qs + 16))));
             acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(vlm_read_u16(p)) * x[b].d), _mm256_cvtepi32_ps(dot), acc);
         }
-        y[r] = hsum(acc);
+        y[r] = vlm_hsum256(acc);
     }
 }
 

@@ -19,13 +19,6 @@ AVX512 static inline __m256i fifth_bits(uint32_t bits) {
     return _mm256_maskz_mov_epi8((__mmask32)bits, _mm256_set1_epi8(0x10));
 }
 
-AVX512 static inline float hsum256(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
 /* Block b's unsigned weight bytes (values 0..31 of the block) and its float offset term:
    the dot is dw * dx * Σ q x + offset, offset = -bias * dw * s (Q4_1: + m * s). */
 AVX512 static inline __m256i block_bytes(int type, const uint8_t *p, const vlm_q8_block *x, float *offset) {
@@ -154,7 +147,7 @@ AVX512 static float row1(int type, const uint8_t *p, size_t nb, const vlm_q8_blo
     for (; b < nb; b++, p += bb) {
         __m256i q = block_bytes(type, p, &x[b], &offset);
         __m256i dot = _mm256_dpbusd_epi32(_mm256_setzero_si256(), q, load256(x[b].qs));
-        tail += _cvtsh_ss(vlm_read_u16(p)) * x[b].d * hsum256(_mm256_cvtepi32_ps(dot));
+        tail += _cvtsh_ss(vlm_read_u16(p)) * x[b].d * vlm_hsum256(_mm256_cvtepi32_ps(dot));
     }
     return _mm512_reduce_add_ps(acc) + offset + tail;
 }

@@ -142,12 +142,6 @@ K_AVX512 static inline __m256i dot_avx512(__m256i u, __m256i s) {
 }
 
 #define K_BODY(TGT, SUFFIX, DOT)                                                                   \
-TGT static inline float hsum_##SUFFIX(__m256 v) {                                                  \
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));                 \
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));                                                        \
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));                                                         \
-    return _mm_cvtss_f32(s);                                                                       \
-}                                                                                                  \
 TGT static float q4k_row_##SUFFIX(const uint8_t *p, size_t nsb, const vlm_q8_block *x) {           \
     const __m256i low4 = _mm256_set1_epi8(0x0f);                                                   \
     __m256 acc = _mm256_setzero_ps();                                                              \
@@ -168,7 +162,7 @@ TGT static float q4k_row_##SUFFIX(const uint8_t *p, size_t nsb, const vlm_q8_blo
             off -= dmin * ((float)m1 * x1->s + (float)m2 * x2->s);                                 \
         }                                                                                          \
     }                                                                                              \
-    return hsum_##SUFFIX(acc) + off;                                                               \
+    return vlm_hsum256(acc) + off;                                                               \
 }                                                                                                  \
 TGT static float q6k_row_##SUFFIX(const uint8_t *p, size_t nsb, const vlm_q8_block *x, const int *hs) { \
     const __m256i low4 = _mm256_set1_epi8(0x0f), two = _mm256_set1_epi8(3);                        \
@@ -196,7 +190,7 @@ TGT static float q6k_row_##SUFFIX(const uint8_t *p, size_t nsb, const vlm_q8_blo
             }                                                                                      \
         }                                                                                          \
     }                                                                                              \
-    return hsum_##SUFFIX(acc) + off;                                                               \
+    return vlm_hsum256(acc) + off;                                                               \
 }                                                                                                  \
 void vlm_matvec_q8_k_##SUFFIX(int type, const uint8_t *w, size_t row_bytes, size_t r0, size_t r1,  \
                               size_t cols, const vlm_q8_block *x, float *y) {                      \

@@ -5,6 +5,17 @@
 #include "quant_dot.h"
 #include <string.h>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+/* The sum of 8 float lanes (every x86 kernel file's row epilogue; AVX2 is the least they need). */
+__attribute__((target("avx2,fma,f16c"))) static inline float vlm_hsum256(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+#endif
+
 static inline uint16_t vlm_read_u16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
 static inline uint32_t vlm_read_u32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 

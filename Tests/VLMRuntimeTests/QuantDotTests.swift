@@ -238,7 +238,7 @@ final class QuantDotTests: XCTestCase {
     /// the others) within the 16-bit rounding, for single matrices and q/k/v-style groups.
     func testPrefillProductsMatchRowByRowMatVec() throws {
         var rng = Rng(state: 21)
-        let gemmTypes = Self.types.filter { vlm_gemm_supports(Int32($0.rawValue)) != 0 }
+        let gemmTypes = Self.types.filter { vlm_gemm_q16_supports(Int32($0.rawValue)) != 0 }
         if gemmTypes.isEmpty { throw XCTSkip("integer GEMM: not run, CPU path \(CPUPath.current.name) has none") }
         for type in gemmTypes {
             let cols = type.blockSize == 256 ? 512 : 576

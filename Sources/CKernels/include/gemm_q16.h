@@ -13,7 +13,7 @@
 #include "quant_dot.h"
 
 /// Whether the path in force has an integer GEMM for `type`.
-int vlm_gemm_supports(int type);
+int vlm_gemm_q16_supports(int type);
 
 /// y[i * ldy + r] = dot(row r of w, row i of x) for rows r in [r0, r1) and tokens i < t, where
 /// x holds t rows of cols / 32 blocks. Equal to vlm_matvec_q16 row by row up to float

@@ -8,7 +8,7 @@ import CKernels
 extension WeightMatrix {
     /// Whether this matrix's prefill product takes the integer GEMM on the CPU path in force.
     func takesIntegerGEMM(exactActivations: Bool) -> Bool {
-        !exactActivations && vlm_gemm_supports(Int32(type.rawValue)) != 0
+        !exactActivations && vlm_gemm_q16_supports(Int32(type.rawValue)) != 0
     }
 
     /// Y_i[t x rows_i] = X[t x cols] W_iᵀ for matrices sharing one input, by the integer GEMM in
@@ -24,15 +24,11 @@ extension WeightMatrix {
         Parallel.forRange(t, minChunk: 8) { s, e in
             for i in s..<e { vlm_quantize_q16(x + i * cols, cols, q + i * blocks) }
         }
-        var offsets = [0]
-        for m in matrices { offsets.append(offsets.last! + m.rows) }
-        Parallel.forRange(offsets.last!, granularity: 32, minChunk: 64, chunksPerThread: 2) { start, end in
-            for i in matrices.indices where offsets[i] < end && offsets[i + 1] > start {
-                let m = matrices[i]
-                let lo = max(start, offsets[i]) - offsets[i], hi = min(end, offsets[i + 1]) - offsets[i]
-                let done = vlm_gemm_q16(Int32(m.type.rawValue), m.data, m.rowBytes, lo, hi, cols, q, t, outputs[i], m.rows)
-                precondition(done == 1, "the integer GEMM refused a type it reported")
-            }
+        forRows(of: matrices, granularity: 32) { i, rows in
+            let m = matrices[i]
+            let done = vlm_gemm_q16(Int32(m.type.rawValue), m.data, m.rowBytes, rows.lowerBound, rows.upperBound, cols, q, t,
+                                    outputs[i], m.rows)
+            precondition(done == 1, "the integer GEMM refused a type it reported")
         }
         return true
     }

@@ -67,13 +67,20 @@ public struct WeightMatrix: @unchecked Sendable {
         let cols = matrices[0].cols
         precondition(matrices.allSatisfy { $0.cols == cols }, "the matrices of one input differ in width")
         QuantDot.with(x, cols: cols, types: matrices.map(\.type), exactActivations: exactActivations) { kernels in
-            var offsets = [0]
-            for m in matrices { offsets.append(offsets.last! + m.rows) }
-            Parallel.forRange(offsets.last!, granularity: 16, minChunk: 64, chunksPerThread: 2) { start, end in
-                for i in matrices.indices where offsets[i] < end && offsets[i + 1] > start {
-                    let lo = max(start, offsets[i]) - offsets[i], hi = min(end, offsets[i + 1]) - offsets[i]
-                    kernels[i].rows(lo..<hi, data: matrices[i].data, rowBytes: matrices[i].rowBytes, y: outputs[i])
-                }
+            forRows(of: matrices, granularity: 16) { i, rows in
+                kernels[i].rows(rows, data: matrices[i].data, rowBytes: matrices[i].rowBytes, y: outputs[i])
+            }
+        }
+    }
+
+    /// The rows of several matrices, taken end to end, split across the worker threads in one
+    /// parallel region (two chunks per thread): `body(i, rows)` for each piece of matrix i.
+    static func forRows(of matrices: [WeightMatrix], granularity: Int, _ body: (Int, Range<Int>) -> Void) {
+        var offsets = [0]
+        for m in matrices { offsets.append(offsets.last! + m.rows) }
+        Parallel.forRange(offsets.last!, granularity: granularity, minChunk: 64, chunksPerThread: 2) { start, end in
+            for i in matrices.indices where offsets[i] < end && offsets[i + 1] > start {
+                body(i, max(start, offsets[i]) - offsets[i]..<min(end, offsets[i + 1]) - offsets[i])
             }
         }
     }

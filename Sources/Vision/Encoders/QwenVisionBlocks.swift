@@ -153,7 +153,7 @@ extension QwenVisionTower {
                         for (ti, tap) in taps.enumerated() where tap.kind == .attentionLogits {
                             accumulate(scores, n: n, base: base, into: sums! + (worker * taps.count + ti) * t * t, t: t)
                         }
-                        for r in 0..<n { Softmax.inPlaceVectorized(scores + r * n, count: n) }
+                        for r in 0..<n { Softmax.inPlace(scores + r * n, count: n) }
                         for (ti, tap) in taps.enumerated() where tap.kind == .attentionProbabilities {
                             accumulate(scores, n: n, base: base, into: sums! + (worker * taps.count + ti) * t * t, t: t)
                         }

@@ -214,7 +214,7 @@ public final class ViTEncoder: VisionEncoder, @unchecked Sendable {
                 for (i, tap) in attentionTaps.enumerated() where tap.kind == .attentionLogits {
                     (tapPointers[i] + h * tapRows[i] * t).update(from: scores, count: tapRows[i] * t)
                 }
-                for r in 0..<t { Softmax.inPlaceVectorized(scores + r * t, count: t) }
+                for r in 0..<t { Softmax.inPlace(scores + r * t, count: t) }
                 for (i, tap) in attentionTaps.enumerated() where tap.kind == .attentionProbabilities {
                     (tapPointers[i] + h * tapRows[i] * t).update(from: scores, count: tapRows[i] * t)
                 }
