@@ -108,18 +108,25 @@ convert_dinov2() {
   "$VENV/bin/python" tools/convert_dinov2_onnx.py "$MODELS/vit_s_focus.onnx" "$MODELS/dinov2-vits14-focus"
 }
 install_model dinov2-vits14-focus/model.safetensors convert_dinov2
-# vlm's own default VLM: the committed projector and configs (weights/shapes-vlm), next to the
-# DINOv2 directory and the SmolLM2 GGUF its config.json names by relative path.
+# vlm's own default VLM: the committed projector, LoRA adapter and configs (weights/shapes-vlm),
+# next to the DINOv2 directory and the SmolLM2 GGUF its config.json names by relative path. The
+# adapter was trained on that very GGUF: config.json's text_adapter.base_sha256 must be its checksum.
+SHAPES_FILES=(config.json preprocessor_config.json chat_template.jinja model.safetensors adapter.gguf)
 install_shapes_vlm() {
   mkdir -p "$MODELS/shapes-vlm"
-  cp weights/shapes-vlm/config.json weights/shapes-vlm/preprocessor_config.json weights/shapes-vlm/chat_template.jinja "$MODELS/shapes-vlm/"
-  cp weights/shapes-vlm/model.safetensors "$MODELS/shapes-vlm/.model.tmp"
-  mv "$MODELS/shapes-vlm/.model.tmp" "$MODELS/shapes-vlm/model.safetensors"
+  for f in "${SHAPES_FILES[@]}"; do
+    cp "weights/shapes-vlm/$f" "$MODELS/shapes-vlm/.$f.tmp"
+    mv "$MODELS/shapes-vlm/.$f.tmp" "$MODELS/shapes-vlm/$f"
+  done
 }
-if ! cmp -s weights/shapes-vlm/model.safetensors "$MODELS/shapes-vlm/model.safetensors" \
-   || ! cmp -s weights/shapes-vlm/config.json "$MODELS/shapes-vlm/config.json" \
-   || ! cmp -s weights/shapes-vlm/preprocessor_config.json "$MODELS/shapes-vlm/preprocessor_config.json" \
-   || ! cmp -s weights/shapes-vlm/chat_template.jinja "$MODELS/shapes-vlm/chat_template.jinja"; then
+base_sha=$("$VENV/bin/python" -c 'import json; print(json.load(open("weights/shapes-vlm/config.json"))["text_adapter"]["base_sha256"])')
+if [ "$base_sha" != "$(expected_sha SmolLM2-135M-Instruct.Q4_1.gguf)" ]; then
+  echo "setup.sh: weights/shapes-vlm/config.json's adapter was trained on another base (text_adapter.base_sha256 $base_sha)" >&2
+  exit 1
+fi
+stale=0
+for f in "${SHAPES_FILES[@]}"; do cmp -s "weights/shapes-vlm/$f" "$MODELS/shapes-vlm/$f" || stale=1; done
+if ((stale)); then
   say "installing model: shapes-vlm"
   install_shapes_vlm
 else

@@ -1,7 +1,10 @@
 """Reference logits of vlm's default model (weights/shapes-vlm) computed with transformers, for
 Tests/VisionTests/DefaultModelParityTests.swift: DINOv2 (Dinov2Model, last_hidden_state without
 the class token, then the config's vision_feature_extras) -> the trained projector -> SmolLM2-135M-Instruct dequantized from the same
-Q4_1 GGUF, on a fixed image and question, prompt rendered as vlm renders it.
+Q4_1 GGUF with the config's LoRA adapter (text_adapter, read from the committed adapter.gguf with
+its q/k rows put back in Hugging Face order), on a fixed image and question, prompt rendered as vlm
+renders it. The runtime applies the GGUF's rows to the GGUF's permuted base, so a wrong permutation
+on either side shows up as different logits.
 
 Writes Tests/VisionTests/Fixtures/default_vlm_logits.json: the prompt, the token ids and the
 last position's logits (top 50 ids and values, plus the full vector's argmax).
@@ -28,6 +31,12 @@ x = torch.from_numpy(x.transpose(2, 0, 1).copy())[None]
 dino = Dinov2Model.from_pretrained(os.path.join(MODELS, "dinov2-vits14-focus")).eval()
 gguf = os.path.basename(cfg["text_model_file"])
 llm = AutoModelForCausalLM.from_pretrained(MODELS, gguf_file=gguf, dtype=torch.float32).eval()
+if "text_adapter" in cfg:
+    import lora_gguf
+    factors, alpha = lora_gguf.read(os.path.join(model_dir, cfg["text_adapter"]["file"]), llm.config)
+    rank = next(iter(factors.values()))[0].shape[0]
+    layers = lora_gguf.attach(llm, rank, alpha * cfg["text_adapter"].get("scale", 1.0))
+    lora_gguf.load(layers, os.path.join(model_dir, cfg["text_adapter"]["file"]), llm.config)
 tok = AutoTokenizer.from_pretrained(MODELS, gguf_file=gguf)
 w = load_file(os.path.join(model_dir, "model.safetensors"))
 with torch.no_grad():
@@ -36,7 +45,7 @@ with torch.no_grad():
     if extras:
         # What config.json's vision_feature_extras append, as the training script computes them.
         assert extras == ["patch_mean_colour", "patch_position"], extras
-        from train_default_vlm import patch_extras
+        from shapes_training_data import patch_extras
         feats = torch.cat([feats, patch_extras(x[0])], 1)
     h = torch.nn.functional.gelu(feats @ w["multi_modal_projector.linear_1.weight"].T + w["multi_modal_projector.linear_1.bias"])
     visual = h @ w["multi_modal_projector.linear_2.weight"].T + w["multi_modal_projector.linear_2.bias"]

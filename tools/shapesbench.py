@@ -23,7 +23,7 @@ Output layout (DIR/):
   questions.jsonl           one line per question: file, task, question, answer
 
 Run:  python tools/shapesbench.py --split test --images 400 --videos 24 --out Samples/shapesbench
-      python tools/shapesbench.py --split train --images 6000 --out scratch/shapes-train
+      python tools/shapesbench.py --split train --images 6000 --first 12000 --out scratch/shard-2
 """
 import argparse, io, json, math, os, subprocess, sys
 import numpy as np
@@ -38,7 +38,7 @@ COLOUR_NAMES = list(COLOURS)
 SIZES = {"small": 0.16, "medium": 0.24, "large": 0.34}   # diameter as a fraction of min(w, h)
 SIZE_NAMES = list(SIZES)
 NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight"]
-SPLIT_SEEDS = {"train": 1, "test": 2}
+SPLIT_SEEDS = {"train": 1, "test": 2, "val": 3}   # val: the training recipe's own validation scenes, apart from the held-out test split
 
 # --- regions -------------------------------------------------------------------------------
 
@@ -359,18 +359,20 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--split", choices=list(SPLIT_SEEDS), required=True)
     ap.add_argument("--images", type=int, default=400)
+    ap.add_argument("--first", type=int, default=0,
+                    help="index of the first scene (train split: each training chunk draws a fresh, disjoint shard)")
     ap.add_argument("--foreign", type=int, default=None, help="test split: scenes in the unseen style (default images/8)")
     ap.add_argument("--videos", type=int, default=0)
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     seed = SPLIT_SEEDS[a.split]
     os.makedirs(os.path.join(a.out, "images"), exist_ok=True)
-    foreign = 0 if a.split == "train" else (a.foreign if a.foreign is not None else a.images // 8)
+    foreign = 0 if a.split != "test" else (a.foreign if a.foreign is not None else a.images // 8)
     scenes_f = open(os.path.join(a.out, "scenes.jsonl"), "w")
     qs_f = open(os.path.join(a.out, "questions.jsonl"), "w")
-    for i in range(a.images):
+    for i in range(a.first, a.first + a.images):
         rng = np.random.default_rng([seed, i])
-        is_foreign = i >= a.images - foreign
+        is_foreign = i >= a.first + a.images - foreign
         # The test split fixes the object count mix so each task has enough cases.
         n = None if a.split == "train" else [1, 1, 1, 2, 3, 4, 1, 2, 3, 4, 5, 6][i % 12]
         scene = sample_scene(rng, n, foreign=is_foreign)

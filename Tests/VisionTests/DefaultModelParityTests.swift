@@ -4,12 +4,15 @@ import VLMRuntime
 import TestSupport
 @testable import Vision
 
-/// vlm's default model (DINOv2 ViT-S/14 + the trained projector + SmolLM2-135M Q4_1, installed by
+/// vlm's default model (DINOv2 ViT-S/14 + the trained projector + SmolLM2-135M Q4_1 with the trained
+/// LoRA adapter beside its weights, installed by
 /// scripts/setup.sh as `shapes-vlm`) against transformers running the same weights
 /// (tools/check_default_vlm.py): the last position's logits on a sample image and question,
 /// the top 50 within 0.05 and the same argmax. This covers the whole composed path: the
 /// processor at 126 px, DINOv2's position interpolation, the post-norm features without the
-/// class token, the projector, the `<jupyter_output>` placeholder splicing and the GGUF LLM.
+/// class token, the patch extras, the projector, the `<jupyter_output>` placeholder splicing, the
+/// GGUF LLM and the adapter (its q/k rows in llama.cpp's order), so the runtime and the trained
+/// weights cannot drift apart.
 final class DefaultModelParityTests: XCTestCase {
     static let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 
@@ -24,9 +27,11 @@ final class DefaultModelParityTests: XCTestCase {
 
     func testLogitsMatchTransformers() throws {
         let dir = try modelDirectory()
-        let committed = Self.here.appendingPathComponent("../../weights/shapes-vlm/model.safetensors").standardized.path
-        XCTAssertEqual(FileManager.default.contents(atPath: dir + "/model.safetensors"), FileManager.default.contents(atPath: committed),
-                       "the installed projector is not the committed one; run scripts/setup.sh")
+        for file in ["model.safetensors", "adapter.gguf", "config.json"] {
+            let committed = Self.here.appendingPathComponent("../../weights/shapes-vlm/" + file).standardized.path
+            XCTAssertEqual(FileManager.default.contents(atPath: dir + "/" + file), FileManager.default.contents(atPath: committed),
+                           "the installed \(file) is not the committed one; run scripts/setup.sh")
+        }
         let ref = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: Self.here.appendingPathComponent("Fixtures/default_vlm_logits.json")))
         let model = try VisionLanguageModel(directory: dir)
         let image = try ImageLoader.load(path: Self.here.appendingPathComponent("../../" + ref.image).standardized.path)
@@ -34,6 +39,7 @@ final class DefaultModelParityTests: XCTestCase {
         let (ids, embeddings) = try model.promptInputs(text: ref.question, images: [embedding])
         XCTAssertEqual(ids, ref.ids, "prompt tokens")
         let decoder = model.language.decoder
+        XCTAssertEqual(decoder.adapters.map(\.name), ["adapter.gguf"], "config.json's text_adapter is applied")
         var x = embeddings
         let logits = try decoder.forward(embeddings: &x, rows: ids.count, cache: decoder.makeCache(.f32))
         var worst: Float = 0
