@@ -5,7 +5,11 @@ per-pixel expression for each channel (no anti-aliasing, no jitter, no outline s
 ShapesBench), on backgrounds, sizes, aspect ratios and JPEG qualities of its own. Each scene's
 truth goes to Samples/foreign/scenes.jsonl as the caption ShapesBench would write.
 
-Run:  python3 tools/draw_foreign_scenes.py [--out Samples/foreign]   (needs the ffmpeg CLI)
+Each scene's ShapesBench questions (caption, count, colour, shape, position) go to
+questions.jsonl, for `vlm eval --data Samples/foreign`.
+
+Run:  python3 tools/draw_foreign_scenes.py [--out Samples/foreign]   (needs the ffmpeg CLI, and
+      numpy and pillow for tools/shapesbench.py's region names)
 """
 import argparse, json, os, subprocess
 
@@ -50,6 +54,26 @@ def channel(scene_objects, background, c):
         expr = f"if({inside(shape, cx, cy, r)},{COLOURS[colour][c]},{expr})"
     return expr
 
+def questions(name, w, h, objects, caption):
+    """ShapesBench's questions about one scene (tools/shapesbench.py's tasks and wording, minus
+    relations), so that `vlm eval --data Samples/foreign` scores these scenes as it scores its own."""
+    from shapesbench import region_name
+    n = len(objects)
+    out = [("caption", "Describe the image.", caption), ("count", "How many shapes are there?", str(n))]
+    for shape, colour, cx, cy, _ in objects:
+        if sum(o[0] == shape for o in objects) == 1:
+            out.append(("colour", f"What colour is the {shape}?", colour))
+        if sum(o[1] == colour for o in objects) == 1:
+            out.append(("shape", f"What shape is the {colour} object?", shape))
+        out.append(("position", f"Where is the {colour} {shape}?", region_name(cx / w, cy / h)))
+    return [{"file": name, "task": t, "question": q, "answer": a, "objects": n, "style": "foreign"} for t, q, a in out]
+
+def write_questions(out_dir):
+    with open(os.path.join(out_dir, "questions.jsonl"), "w") as f:
+        for name, w, h, _, objects, _, caption in SCENES:
+            for q in questions(name, w, h, objects, caption):
+                f.write(json.dumps(q) + "\n")
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "Samples", "foreign"))
@@ -66,6 +90,7 @@ def main():
             truth.write(json.dumps({"file": name, "caption": caption,
                                     "objects": [{"shape": s, "colour": c} for s, c, *_ in objects]}) + "\n")
             print(out)
+    write_questions(a.out)
 
 if __name__ == "__main__":
     main()

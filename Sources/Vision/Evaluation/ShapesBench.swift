@@ -26,7 +26,10 @@ public struct ShapesBenchQuestion: Decodable, Sendable {
     public var metrics: [String] {
         var m: [String]
         switch task {
-        case "caption": m = [(objects ?? 1) == 1 ? "caption (1 object)" : "caption (2-6 objects)"]
+        case "caption":
+            // Two objects apart from more: issue 20's target is for one and for two objects.
+            let n = objects ?? 1
+            m = [n == 1 ? "caption (1 object)" : n == 2 ? "caption (2 objects)" : "caption (3-6 objects)"]
         case "count": m = [(objects ?? 1) <= 4 ? "count (1-4)" : "count (5-6)"]
         case "count_time": m = ["video: count over time"]
         case "direction", "order", "disappear", "recolour": m = ["video: " + task]
