@@ -1,6 +1,6 @@
 # The two entry points the README opens with:
 #   make demo   sets everything up (idempotent) and describes a sample image with the default model
-#               (shapes-vlm: DINOv2 + the projector trained here + SmolLM2)
+#               (shapes-vlm: DINOv2 + the projector and LoRA adapter trained here + SmolLM2)
 #   make test   runs the test suite (release build: the numeric tests are slow in debug)
 SWIFT_TEST_FLAGS = -c release -Xswiftc -enable-testing --scratch-path .build-test
 VLM = .build/release/vlm
