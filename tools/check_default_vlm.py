@@ -33,10 +33,7 @@ gguf = os.path.basename(cfg["text_model_file"])
 llm = AutoModelForCausalLM.from_pretrained(MODELS, gguf_file=gguf, dtype=torch.float32).eval()
 if "text_adapter" in cfg:
     import lora_gguf
-    factors, alpha = lora_gguf.read(os.path.join(model_dir, cfg["text_adapter"]["file"]), llm.config)
-    rank = next(iter(factors.values()))[0].shape[0]
-    layers = lora_gguf.attach(llm, rank, alpha * cfg["text_adapter"].get("scale", 1.0))
-    lora_gguf.load(layers, os.path.join(model_dir, cfg["text_adapter"]["file"]), llm.config)
+    lora_gguf.attach_file(llm, os.path.join(model_dir, cfg["text_adapter"]["file"]), cfg["text_adapter"].get("scale", 1.0))
 tok = AutoTokenizer.from_pretrained(MODELS, gguf_file=gguf)
 w = load_file(os.path.join(model_dir, "model.safetensors"))
 with torch.no_grad():

@@ -55,18 +55,14 @@ def channel(scene_objects, background, c):
     return expr
 
 def questions(name, w, h, objects, caption):
-    """ShapesBench's questions about one scene (tools/shapesbench.py's tasks and wording, minus
-    relations), so that `vlm eval --data Samples/foreign` scores these scenes as it scores its own."""
-    from shapesbench import region_name
-    n = len(objects)
-    out = [("caption", "Describe the image.", caption), ("count", "How many shapes are there?", str(n))]
-    for shape, colour, cx, cy, _ in objects:
-        if sum(o[0] == shape for o in objects) == 1:
-            out.append(("colour", f"What colour is the {shape}?", colour))
-        if sum(o[1] == colour for o in objects) == 1:
-            out.append(("shape", f"What shape is the {colour} object?", shape))
-        out.append(("position", f"Where is the {colour} {shape}?", region_name(cx / w, cy / h)))
-    return [{"file": name, "task": t, "question": q, "answer": a, "objects": n, "style": "foreign"} for t, q, a in out]
+    """ShapesBench's own questions about one scene (tools/shapesbench.py's questions(), minus
+    relations, with this scene's caption), so that `vlm eval --data Samples/foreign` scores these
+    scenes as it scores its own."""
+    import shapesbench
+    scene = {"objects": [{"shape": s, "colour": c, "px": cx, "py": cy, "radius": r, "size": "",
+                          "region": shapesbench.region_name(cx / w, cy / h)} for s, c, cx, cy, r in objects]}
+    out = [(t, q, caption if t == "caption" else a) for t, q, a in shapesbench.questions(scene) if t != "relation"]
+    return [{"file": name, "task": t, "question": q, "answer": a, "objects": len(objects), "style": "foreign"} for t, q, a in out]
 
 def write_questions(out_dir):
     with open(os.path.join(out_dir, "questions.jsonl"), "w") as f:

@@ -1,5 +1,5 @@
 """LoRA on a transformers Llama-family decoder, saved and loaded in llama.cpp's LoRA GGUF format
-(what convert_lora_to_gguf.py writes and vlm's `--lora` / config `text_adapter_file` read):
+(what convert_lora_to_gguf.py writes and vlm's `--lora` / a composed config's `text_adapter` read):
 general.type "adapter", adapter.type "lora", adapter.lora.alpha, and per adapted product
 `blk.N.<product>.weight.lora_a` (ne [in, rank]) and `.lora_b` (ne [rank, out]).
 
@@ -43,23 +43,20 @@ def attach(llm, rank, alpha):
     return out
 
 def _heads(stem, config):
-    """(n_head, n_head_kv) of llama.cpp's permute for a q or k product, else None."""
+    """The head count llama.cpp's permute uses for a q (attention heads) or k (KV heads) product,
+    else None."""
     if ".attn_q." in stem:
-        return config.num_attention_heads, config.num_attention_heads
+        return config.num_attention_heads
     if ".attn_k." in stem:
-        return config.num_attention_heads, config.num_key_value_heads
+        return config.num_key_value_heads
     return None
 
-def permute(rows, n_head, n_head_kv):
+def permute(rows, n_head):
     """convert_hf_to_gguf.py's LlamaModel.permute (Hugging Face row order -> llama.cpp's)."""
-    if n_head_kv is not None and n_head != n_head_kv:
-        n_head = n_head_kv
     return rows.reshape(n_head, 2, rows.shape[0] // n_head // 2, *rows.shape[1:]).swapaxes(1, 2).reshape(rows.shape)
 
-def unpermute(rows, n_head, n_head_kv):
+def unpermute(rows, n_head):
     """The inverse (transformers' _reverse_permute_weights)."""
-    if n_head_kv is not None and n_head != n_head_kv:
-        n_head = n_head_kv
     return rows.reshape(n_head, rows.shape[0] // n_head // 2, 2, *rows.shape[1:]).swapaxes(1, 2).reshape(rows.shape)
 
 def save(layers, path, config, alpha, dtype=np.float16):
@@ -73,7 +70,7 @@ def save(layers, path, config, alpha, dtype=np.float16):
         b = m.lora_b.detach().float().cpu().numpy()
         heads = _heads(stem, config)
         if heads:
-            b = permute(b, *heads)
+            b = permute(b, heads)
         # numpy shape (rank, in) is GGUF ne [in, rank]; (out, rank) is ne [rank, out].
         w.add_tensor(stem + ".lora_a", np.ascontiguousarray(a.astype(dtype)))
         w.add_tensor(stem + ".lora_b", np.ascontiguousarray(b.astype(dtype)))
@@ -92,11 +89,22 @@ def read(path, config):
             stem = name[:-len(".lora_a")]
             b = tensors[stem + ".lora_b"]
             heads = _heads(stem, config)
-            out[stem] = (a, unpermute(b, *heads) if heads else b)
+            out[stem] = (a, unpermute(b, heads) if heads else b)
     return out, alpha
 
 def load(layers, path, config):
-    factors, _ = read(path, config)
+    """Copies an adapter file's factors into attached layers of the same rank."""
+    _copy(layers, read(path, config)[0])
+
+def attach_file(llm, path, scale=1.0):
+    """Attaches the adapter in `path` at its own rank and alpha (times `scale`, as `--lora FILE:SCALE`)."""
+    factors, alpha = read(path, llm.config)
+    rank = next(iter(factors.values()))[0].shape[0]
+    layers = attach(llm, rank, alpha * scale)
+    _copy(layers, factors)
+    return layers
+
+def _copy(layers, factors):
     with torch.no_grad():
         for stem, m in layers.items():
             a, b = factors[stem]

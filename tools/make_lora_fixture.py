@@ -289,8 +289,7 @@ def do_case(paths: dict, case: str, out_root: Path, scratch: Path) -> dict:
     gguf_for = {"q_proj": "attn_q", "k_proj": "attn_k", "v_proj": "attn_v", "o_proj": "attn_output",
                 "gate_proj": "ffn_gate", "up_proj": "ffn_up", "down_proj": "ffn_down"}
 
-    def permute(w, heads):
-        return w.reshape(heads, 2, w.shape[0] // heads // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+    from lora_gguf import permute   # convert_hf_to_gguf.py's LlamaModel.permute, as the trainer's adapters use it
 
     checks = []
     for label in ("adapter-f32", "adapter-f16"):
