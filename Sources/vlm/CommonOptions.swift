@@ -47,6 +47,9 @@ struct CommonOptions: ParsableArguments {
     @Flag(name: .customLong("vision-bf16"), help: "Vision encoders' linear layers in bfloat16 on CPUs with AVX-512-BF16 (about 2x their float32 speed; bf16 precision). Also VLM_VISION_BF16=1.")
     var visionBF16 = false
 
+    @Flag(name: .customLong("pan-and-scan"), help: "Gemma 3: also read crops of wide or tall images (transformers' do_pan_and_scan), whatever the model's processor config says.")
+    var panAndScan = false
+
     @Flag(help: "Print one JSON result object on stdout; logs go to stderr.")
     var json = false
 
@@ -100,12 +103,13 @@ struct CommonOptions: ParsableArguments {
 
     var kvCacheType: KVCacheType { KVCacheType(rawValue: kvCache) ?? .f16 }
 
-    /// Applies `--threads` to the runtime's worker pool (and `--vision-bf16`, which must also be
-    /// set before any model loads).
+    /// Applies `--threads` to the runtime's worker pool (and `--vision-bf16` and
+    /// `--pan-and-scan`, which must also be set before any model loads).
     func applyThreads() {
         let n = threads ?? System.coreCount
         Parallel.threadCount = n
         if visionBF16 { BF16Weights.requested = true }
+        if panAndScan { ImageProcessorFactory.panAndScanRequested = true }
     }
 
     /// A one-line message for an argument error (the server reports them as 400s).

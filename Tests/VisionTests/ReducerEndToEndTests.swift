@@ -29,7 +29,7 @@ final class ReducerEndToEndTests: XCTestCase {
                     // What the budget predicts follows from the processor's layout.
                     switch processed.layout {
                     case .single: XCTAssertEqual(e.count, keep, label)
-                    case .split:
+                    case .split, .panAndScan:
                         XCTAssertEqual(e.count, keep * pieces, label)
                         XCTAssertEqual(e.tileCounts, Array(repeating: keep, count: pieces), label)
                     case .anyRes:

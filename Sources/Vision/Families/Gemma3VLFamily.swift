@@ -10,7 +10,8 @@ import VLMRuntime
 /// `<end_of_image>\n\n`, and each image's soft tokens attend to each other both ways inside the
 /// causal LLM (transformers' token_type_ids mask; llama.cpp's non-causal image chunk).
 /// The text embedding is scaled by √hidden before the image rows replace the soft tokens, so the
-/// image rows are not scaled (the pipeline's splice does the same). No pan-and-scan yet.
+/// image rows are not scaled (the pipeline's splice does the same). With pan-and-scan
+/// (`PanAndScanProcessor`) a wide or tall image is read whole and as 2-4 crops, 256 tokens each.
 final class Gemma3VLFamily: VLMFamily {
     static let modelTypes = ["gemma3"]
     static let defaultVisionFeatureLayer = -1
@@ -25,7 +26,8 @@ final class Gemma3VLFamily: VLMFamily {
     /// llama.cpp's Gemma3VisionModel converter: SigLIP under v.*, `mm.input_projection.weight`
     /// (forced to f16, same [1152, 2560] layout) and `mm.soft_emb_norm.weight` stored as 1 + w;
     /// `clip.vision.projector.scale_factor` only when the pooling is not 4; the image processor
-    /// is Gemma3ImageProcessor at image_size, bilinear, without pan-and-scan.
+    /// is Gemma3ImageProcessor at image_size, bilinear; pan-and-scan only with `--pan-and-scan`
+    /// (llama.cpp's clip.cpp does not pan and scan).
     static func mmprojLayout(_ m: MMProjFile, language: LanguageModel) throws -> MMProjLayout {
         var names = MMProjTensorNames.tower(prefix: "vision_tower.vision_model.", of: m)
         names.mapExact("mm.input_projection.weight", "multi_modal_projector.mm_input_projection_weight")
@@ -128,9 +130,17 @@ final class Gemma3VLFamily: VLMFamily {
     }
     var videoSuffix: [Float]? { nil }
 
-    /// Gemma3Processor's expansion of each `<start_of_image>` the template writes.
+    /// Gemma3Processor's expansion of each `<start_of_image>` the template writes; with
+    /// pan-and-scan crops, its `replace_image_token` sentence around the whole image and the crops.
     func placeholder(for image: ImageEmbedding) -> String {
-        "\n\n<start_of_image>" + String(repeating: "<image_soft_token>", count: image.count) + "<end_of_image>\n\n"
+        func sequence(_ n: Int) -> String {
+            "\n\n<start_of_image>" + String(repeating: "<image_soft_token>", count: n) + "<end_of_image>\n\n"
+        }
+        guard case .panAndScan(let crops) = image.layout, crops > 0, image.tileCounts.count == crops + 1 else {
+            return sequence(image.count)
+        }
+        return "Here is the original image " + sequence(image.tileCounts[0]) + " and here are some crops to help you see better "
+            + image.tileCounts.dropFirst().map(sequence).joined(separator: " ")
     }
 }
 

@@ -4,6 +4,10 @@ import VLMRuntime
 /// Builds the image processor a model directory's `preprocessor_config.json` describes,
 /// with transformers' class defaults for keys the file omits.
 public enum ImageProcessorFactory {
+    /// `--pan-and-scan`: Gemma 3 processors pan and scan even where their config says not to, as
+    /// `do_pan_and_scan=True` in a transformers processor call does. Set once, before loading.
+    nonisolated(unsafe) public static var panAndScanRequested = false
+
     /// transformers 4 writes `preprocessor_config.json`; transformers 5 may write the image
     /// processor inside `processor_config.json` as `{"image_processor": {...}}` instead.
     /// Either loads; the first wins when both exist, as in transformers.
@@ -63,6 +67,9 @@ public enum ImageProcessorFactory {
             (j["image_grid_pinpoints"] as? [[NSNumber]] ?? []).compactMap { $0.count == 2 ? ($0[0].intValue, $0[1].intValue) : nil }
         }
 
+        if panAndScanRequested && type != "Gemma3ImageProcessor" {
+            throw VLMError.usage("--pan-and-scan is Gemma 3's (\(source) describes a \(type.isEmpty ? "processor without a type" : type))")
+        }
         switch type {
         case "CLIPImageProcessor":
             return ResizeCropProcessor(resize: resize(.shortestEdge(224)), crop: crop((224, 224)), filter: try filter(.bicubic),
@@ -94,12 +101,17 @@ public enum ImageProcessorFactory {
             return Idefics3Processor(longestEdge: longest, tileSize: tile, splitting: j["do_image_splitting"] as? Bool ?? true,
                                      filter: try filter(.lanczos), normalization: normalization(.imageNetStandard))
         case "Gemma3ImageProcessor":
-            // Pan-and-scan (extra crops of wide images, each framed in the prompt) is not built yet.
-            if j["do_pan_and_scan"] as? Bool == true {
-                throw VLMError.unsupported("\(source): do_pan_and_scan is not implemented (set it to false to read the image whole)")
+            let piece = ResizeCropProcessor(resize: resize(.fixed(height: 896, width: 896)), crop: nil, filter: try filter(.bilinear),
+                                            normalization: normalization(.imageNetStandard))
+            guard j["do_pan_and_scan"] as? Bool == true || panAndScanRequested else { return piece }
+            let d = PanAndScanProcessor.defaults
+            let minCrop = (j["pan_and_scan_min_crop_size"] as? NSNumber)?.intValue ?? d.minCropSize
+            let maxCrops = (j["pan_and_scan_max_num_crops"] as? NSNumber)?.intValue ?? d.maxCrops
+            let ratio = (j["pan_and_scan_min_ratio_to_activate"] as? NSNumber)?.doubleValue ?? d.minRatio
+            guard minCrop >= 1, minCrop <= 1 << 15, (1...64).contains(maxCrops), ratio.isFinite, ratio >= 1 else {
+                throw VLMError.badInput("\(source): pan-and-scan needs pan_and_scan_min_crop_size >= 1, max_num_crops in 1...64 and min_ratio_to_activate >= 1")
             }
-            return ResizeCropProcessor(resize: resize(.fixed(height: 896, width: 896)), crop: nil, filter: try filter(.bilinear),
-                                       normalization: normalization(.imageNetStandard))
+            return PanAndScanProcessor(piece: piece, minCropSize: minCrop, maxCrops: maxCrops, minRatio: ratio)
         case "Qwen2VLImageProcessor":
             // transformers' class defaults; Qwen3-VL checkpoints set patch 16 and mean = std = 0.5.
             return try QwenVLProcessor.make(json: j, source: source, defaults: (patch: 14, merge: 2, min: 56 * 56, max: 28 * 28 * 1280),

@@ -26,6 +26,9 @@ public enum TileLayout: Sendable, Equatable {
     /// Idefics3 / SmolVLM splitting: `rows * cols` tiles in raster order, then the global image
     /// last; `rows == 0 && cols == 0` means the image was not split (one global image only).
     case split(rows: Int, cols: Int)
+    /// Gemma 3 pan-and-scan: image 0 is the whole picture, then `crops` crops along its long
+    /// side in reading order (`PanAndScanProcessor`); 0 crops when it did not apply.
+    case panAndScan(crops: Int)
 }
 
 /// Turns a decoded image into encoder inputs, reproducing one Hugging Face image processor.
