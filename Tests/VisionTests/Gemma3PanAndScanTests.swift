@@ -77,28 +77,8 @@ final class Gemma3PanAndScanTests: XCTestCase {
         }
         XCTAssertLessThan(err, 2e-3, "projector rows of the whole image and the crops")
 
-        let decoder = pipeline.model.language.decoder
-        let cache = decoder.makeCache(.f32)
-        var x = prepared.embeddings
-        var logits = try decoder.forward(embeddings: &x, rows: prepared.ids.count, cache: cache, logits: .last,
-                                         positions: prepared.positions, injection: prepared.injection,
-                                         bidirectional: prepared.bidirectional)
-        let expectedLogits = (e["last_logits"] as! [NSNumber]).map(\.floatValue)
-        let logitError = zip(logits, expectedLogits).map { abs($0 - $1) }.max() ?? .infinity
-        XCTAssertEqual(logits.count, expectedLogits.count)
-        XCTAssertLessThan(logitError, 2e-3, "last-position logits")
-
-        let greedy = (e["greedy_ids"] as! [NSNumber]).map(\.int32Value)
-        let margins = (e["greedy_margins"] as! [NSNumber]).map(\.floatValue)
-        let steps = margins.firstIndex { $0 < 2e-3 } ?? greedy.count
-        XCTAssertGreaterThanOrEqual(steps, 4, "too few comparable greedy steps")
-        var generated: [Int32] = []
-        for _ in 0..<steps {
-            let token = Int32(logits.indices.max { logits[$0] < logits[$1] }!)
-            generated.append(token)
-            logits = try decoder.forward(tokens: [token], cache: cache, logits: .last)
-        }
-        XCTAssertEqual(generated, Array(greedy.prefix(steps)), "greedy tokens")
+        let (_, logitError, steps) = try Gemma3VLParityTests.checkLogitsAndGreedy(
+            prepared, decoder: pipeline.model.language.decoder, record: e, name: "gemma3 pan-and-scan", minSteps: 4)
         print("gemma3 pan-and-scan: projector max err \(err), logits max err \(logitError), \(prepared.ids.count) prompt tokens, \(steps) greedy steps")
     }
 }

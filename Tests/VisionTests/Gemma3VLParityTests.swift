@@ -65,38 +65,48 @@ final class Gemma3VLParityTests: XCTestCase {
             print("\(name): projector max err \(err)")
         }
 
-        let decoder = pipeline.model.language.decoder
-        let cache = decoder.makeCache(.f32)
-        var x = prepared.embeddings
-        var logits = try decoder.forward(embeddings: &x, rows: prepared.ids.count, cache: cache, logits: .last,
-                                         positions: prepared.positions, injection: prepared.injection,
-                                         bidirectional: prepared.bidirectional)
-        let expectedLogits = (c["last_logits"] as! [NSNumber]).map(\.floatValue)
-        XCTAssertEqual(logits.count, expectedLogits.count, name)
-        let logitError = zip(logits, expectedLogits).map { abs($0 - $1) }.max() ?? .infinity
-        XCTAssertLessThan(logitError, 2e-3, "\(name): last-position logits")
+        let (logits, logitError, steps) = try Self.checkLogitsAndGreedy(prepared, decoder: pipeline.model.language.decoder, record: c,
+                                                                        name: name, minSteps: 6)
         if let causal = c["last_logits_causal_only"] as? [NSNumber] {
             // The fixture separates the two masks: ours must be the bidirectional one.
             let gap = zip(logits, causal.map(\.floatValue)).map { abs($0 - $1) }.max() ?? 0
             XCTAssertGreaterThan(gap, 50 * 2e-3, "\(name): the causal-only logits are as close as the real ones")
         }
-
         let greedy = (c["greedy_ids"] as! [NSNumber]).map(\.int32Value)
-        let margins = (c["greedy_margins"] as! [NSNumber]).map(\.floatValue)
-        let steps = margins.firstIndex { $0 < 2e-3 } ?? greedy.count
-        var generated: [Int32] = []
-        for _ in 0..<steps {
-            let token = Int32(logits.indices.max { logits[$0] < logits[$1] }!)
-            generated.append(token)
-            logits = try decoder.forward(tokens: [token], cache: cache, logits: .last)
-        }
-        XCTAssertGreaterThanOrEqual(steps, 6, "\(name): too few comparable greedy steps")
-        XCTAssertEqual(generated, Array(greedy.prefix(steps)), "\(name): greedy tokens")
         // The pipeline's own loop decodes the same tokens (it stops at <eos>, which case b reaches).
         options.maxTokens = steps
         let (result, _) = try pipeline.generate(prepared, options: options)
         XCTAssertEqual(Array(result.tokens.prefix(steps)), Array(greedy.prefix(min(steps, result.tokens.count))), "\(name): pipeline greedy tokens")
         print("\(name): logits max err \(logitError), \(prepared.ids.count) prompt tokens, \(prepared.visualAfter) visual, \(steps) greedy steps")
+    }
+
+    /// The prompt's last-position logits against the record's `last_logits` (within 2e-3), then
+    /// greedy tokens against `greedy_ids` up to the first step whose recorded top-two margin is
+    /// under that tolerance (at least `minSteps` of them). Returns the prompt's logits.
+    static func checkLogitsAndGreedy(_ prepared: PreparedPrompt, decoder: DecoderModel, record c: [String: Any], name: String,
+                                     minSteps: Int) throws -> (logits: [Float], error: Float, steps: Int) {
+        let cache = decoder.makeCache(.f32)
+        var x = prepared.embeddings
+        let first = try decoder.forward(embeddings: &x, rows: prepared.ids.count, cache: cache, logits: .last,
+                                        positions: prepared.positions, injection: prepared.injection,
+                                        bidirectional: prepared.bidirectional)
+        let expectedLogits = (c["last_logits"] as! [NSNumber]).map(\.floatValue)
+        XCTAssertEqual(first.count, expectedLogits.count, name)
+        let logitError = zip(first, expectedLogits).map { abs($0 - $1) }.max() ?? .infinity
+        XCTAssertLessThan(logitError, 2e-3, "\(name): last-position logits")
+
+        let greedy = (c["greedy_ids"] as! [NSNumber]).map(\.int32Value)
+        let margins = (c["greedy_margins"] as! [NSNumber]).map(\.floatValue)
+        let steps = margins.firstIndex { $0 < 2e-3 } ?? greedy.count
+        XCTAssertGreaterThanOrEqual(steps, minSteps, "\(name): too few comparable greedy steps")
+        var logits = first, generated: [Int32] = []
+        for _ in 0..<steps {
+            let token = Int32(logits.indices.max { logits[$0] < logits[$1] }!)
+            generated.append(token)
+            logits = try decoder.forward(tokens: [token], cache: cache, logits: .last)
+        }
+        XCTAssertEqual(generated, Array(greedy.prefix(steps)), "\(name): greedy tokens")
+        return (first, logitError, steps)
     }
 
     /// The fixture samples the flat pixel_values at start + k·stride.
