@@ -107,11 +107,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from tiny_pair_common import (SEED, check_no_cache, choose_knobs, convert, encode, f32, greedy, last_logits,
-                              llama_paths, messages_for, run_cli)
+                              llama_paths, messages_for, qwen_rope_positions, qwen_spec, run_cli)
 
 TOOLS = Path(__file__).resolve().parent
 REPO = TOOLS.parent
@@ -190,28 +189,13 @@ def build(tok):
     return model, proc
 
 
-def spec(name, shape, knobs):
-    """(offset, scale) of one parameter: value = offset + scale * U(-1, 1). qwen_vl_weights.tensor_spec's
-    rule without its power-of-two / BF16 rounding."""
-    if len(shape) == 1:
-        if name.endswith(".weight"):  # RMSNorm weights (text, vision blocks, merger ln_q)
-            return 1.0, knobs["norm"]
-        return 0.0, knobs["bias"]
-    if "embed_tokens" in name:
-        return 0.0, knobs["embed"]
-    fan_in = int(np.prod(shape[1:]))
-    extra = knobs["qk_proj"] if name.endswith(("q_proj.weight", "k_proj.weight")) else 0
-    return 0.0, float(np.sqrt(3.0 / fan_in)) * 2.0 ** (knobs["linear"] + extra)
+spec = qwen_spec
 
 
 # ---------------------------------------------------------------------------------------------
 # Inputs and what transformers computes
 
-def rope_positions(model, inputs):
-    pos, deltas = model.model.get_rope_index(inputs["input_ids"], mm_token_type_ids=inputs["mm_token_type_ids"],
-                                             attention_mask=inputs["attention_mask"],
-                                             image_grid_thw=inputs["image_grid_thw"])
-    return pos[:, 0].tolist(), int(deltas.reshape(-1)[0])
+rope_positions = qwen_rope_positions
 
 
 def window_summary(model, grid):

@@ -1,4 +1,4 @@
-"""What tools/make_tiny_gemma3_pair.py and tools/make_tiny_qwen25vl_pair.py share: the llama.cpp
+"""What tools/make_tiny_gemma3_pair.py, make_tiny_qwen25vl_pair.py and make_tiny_qwen3vl_pair.py share: the llama.cpp
 build's paths (tools/build_llama_cpp.sh writes paths.env), the three conversions of a tiny
 Hugging Face directory into a GGUF pair through make_gguf_pairs.py's child mode (its logged
 work-arounds), and the transformers side: prompt encoding, last-position logits, float32
@@ -162,3 +162,30 @@ def run_cli(paths, tok, expected, log_dir, gguf_dir, image, question, extra_args
     match = got.strip() == want.strip()
     log(f"texts {'MATCH' if match else 'DIFFER'} (log {log_dir / 'cli.txt'})")
     return {"rc": p.returncode, "stdout": got, "transformers_text": want, "match": match}
+
+
+def qwen_spec(name, shape, knobs):
+    """(offset, scale) of one parameter of a tiny Qwen-VL: value = offset + scale * U(-1, 1).
+    qwen_vl_weights.tensor_spec's rule without its power-of-two / BF16 rounding: norm weights
+    1 + U * norm, biases U * bias, the token embedding (= the tied lm_head) U * embed, Qwen3-VL's
+    position table U * pos_embed, matrices and the Conv3d U * sqrt(3 / fan_in) * 2**linear, the
+    text q_proj / k_proj times 2**qk_proj more."""
+    if len(shape) == 1:
+        if name.endswith(".weight"):  # RMSNorm / LayerNorm weights (text, q/k norms, vision, mergers)
+            return 1.0, knobs["norm"]
+        return 0.0, knobs["bias"]
+    if "embed_tokens" in name:
+        return 0.0, knobs["embed"]
+    if "pos_embed" in name:
+        return 0.0, knobs["pos_embed"]
+    fan_in = int(np.prod(shape[1:]))
+    extra = knobs["qk_proj"] if name.endswith(("q_proj.weight", "k_proj.weight")) else 0
+    return 0.0, float(np.sqrt(3.0 / fan_in)) * 2.0 ** (knobs["linear"] + extra)
+
+
+def qwen_rope_positions(model, inputs):
+    """The 3-row M-RoPE position ids and rope_deltas of transformers' get_rope_index."""
+    pos, deltas = model.model.get_rope_index(inputs["input_ids"], mm_token_type_ids=inputs["mm_token_type_ids"],
+                                             attention_mask=inputs["attention_mask"],
+                                             image_grid_thw=inputs["image_grid_thw"])
+    return pos[:, 0].tolist(), int(deltas.reshape(-1)[0])

@@ -79,4 +79,16 @@ final class MMProjHostileInputTests: XCTestCase {
         }
         try expectRefused(narrow.path, "a 48-wide projector for a 64-wide LLM", mentions: "do not belong together")
     }
+
+    /// A Qwen3-VL mmproj only with its own LLM: beside Qwen2.5-VL's (no DeepStack, contiguous
+    /// M-RoPE) it is refused, and so is an LLM that expects another number of DeepStack rows.
+    func testQwen3VLPairsMatchTheirLLM() throws {
+        let qwen3 = GGUFPairParityTests.pairs + "/qwen3_vl_tiny", qwen25 = GGUFPairParityTests.pairs + "/qwen2_5_vl_tiny"
+        try expectRefused(qwen3 + "/mmproj-f32.gguf", "a Qwen3-VL mmproj beside Qwen2.5-VL's LLM", model: qwen25 + "/model-f32.gguf",
+                          mentions: "Qwen3-VL language model")
+        var w = GGUFWriter(copying: try GGUFFile(path: qwen3 + "/model-f32.gguf"))
+        w.set("qwen3vl.n_deepstack_layers", .u32(3))
+        let llm = TempFile(w.bytes(), name: "qwen3vl-deepstack3")
+        try expectRefused(qwen3 + "/mmproj-f32.gguf", "an LLM expecting 3 DeepStack rows", model: llm.path, mentions: "DeepStack")
+    }
 }

@@ -20,6 +20,8 @@ final class QwenVLParityTests: XCTestCase {
     /// The tiny Qwen2.5-VL the GGUF pair test converts (tools/make_tiny_qwen25vl_pair.py): its
     /// transformers ids, logits and 8 greedy tokens on Samples/shapes.png.
     func testTinyQwen2_5_VL() throws { try FixtureChecks.checkTiny("qwen2_5_vl_tiny") }
+    /// The tiny Qwen3-VL of its pair (tools/make_tiny_qwen3vl_pair.py; DeepStack from blocks 0 and 2).
+    func testTinyQwen3_VL() throws { try FixtureChecks.checkTiny("qwen3_vl_tiny") }
 
     func checkFamily(_ name: String) throws {
         let fixture = FamilyFixtures.root + "/" + name

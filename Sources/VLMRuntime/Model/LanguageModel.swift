@@ -10,6 +10,9 @@ public final class LanguageModel {
     public var templateWarning: String? { chatTemplate.warning }
     /// Keeps the GGUF mapping alive for as long as the weights are used.
     private let source: AnyObject?
+    /// The GGUF file the model was read from (nil for a Hugging Face directory): pairs check
+    /// their LLM's own metadata against the mmproj's.
+    public var ggufFile: GGUFFile? { source as? GGUFFile }
 
     public init(id: String, decoder: DecoderModel, tokenizer: any Tokenizer, chatTemplate: ChatTemplate, source: AnyObject?) {
         self.id = id; self.decoder = decoder; self.tokenizer = tokenizer

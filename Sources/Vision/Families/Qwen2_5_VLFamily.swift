@@ -73,12 +73,17 @@ class Qwen2_5_VLFamily: VLMFamily {
             "model_type": modelTypes[0], "vision_config": vision,
             "image_token_id": try MMProjLayout.tokenID("<|image_pad|>", in: language, mmproj: m)]
         if let video = language.tokenizer.id(of: "<|video_pad|>") { config["video_token_id"] = Int(video) }
-        let preprocessor: [String: Any] = [
-            "image_processor_type": "Qwen2VLImageProcessor", "patch_size": m.patchSize, "merge_size": 2, "temporal_patch_size": 2,
-            "size": ["shortest_edge": try m.file.intIfPresent("clip.vision.image_min_pixels") ?? 56 * 56,
-                     "longest_edge": try m.file.intIfPresent("clip.vision.image_max_pixels") ?? 28 * 28 * 16384],
-            "resample": 3, "image_mean": m.imageMean.map(Double.init), "image_std": m.imageStd.map(Double.init)]
+        let preprocessor = try qwenPreprocessor(m, minPixels: 56 * 56, maxPixels: 28 * 28 * 16384)
         return MMProjLayout(config: config, preprocessor: preprocessor, names: names)
+    }
+
+    /// The image processor of a Qwen pair: clip.vision.image_min_pixels / image_max_pixels when
+    /// the file states them, else the bounds given (the family's, which the converter does not write).
+    static func qwenPreprocessor(_ m: MMProjFile, minPixels: Int, maxPixels: Int) throws -> [String: Any] {
+        ["image_processor_type": "Qwen2VLImageProcessor", "patch_size": m.patchSize, "merge_size": 2, "temporal_patch_size": 2,
+         "size": ["shortest_edge": try m.file.intIfPresent("clip.vision.image_min_pixels") ?? minPixels,
+                  "longest_edge": try m.file.intIfPresent("clip.vision.image_max_pixels") ?? maxPixels],
+         "resample": 3, "image_mean": m.imageMean.map(Double.init), "image_std": m.imageStd.map(Double.init)]
     }
 
     let merger: QwenPatchMerger
