@@ -17,4 +17,18 @@ enum GGUFHyperParameters {
             activation: activation, ropeTheta: try f.floatIfPresent(p + "rope.freq_base") ?? defaultRopeBase,
             ropeLayout: ropeLayout)
     }
+
+    /// The three multimodal-RoPE sections (temporal, height, width) of `<architecture>.rope.dimension_sections`:
+    /// llama.cpp writes transformers' mrope_section padded to four entries, the fourth 0; they
+    /// must split head_dim / 2 frequencies.
+    static func mropeSections(_ f: GGUFFile, architecture p: String, headDim: Int) throws -> [Int] {
+        let key = p + ".rope.dimension_sections"
+        let sections = try f.intArray(key)
+        let used = Array(sections.prefix(3))
+        guard sections.count >= 3, sections.dropFirst(3).allSatisfy({ $0 == 0 }), used.allSatisfy({ $0 >= 0 }),
+              used.reduce(0, +) == headDim / 2 else {
+            throw VLMError.badInput("\(f.path): \(key) \(sections) does not split head_dim / 2 = \(headDim / 2) over three axes")
+        }
+        return used
+    }
 }

@@ -16,12 +16,7 @@ enum Qwen2Family {
                                              activation: .silu, ropeLayout: .splitHalf, defaultContext: 32768,
                                              defaultEps: 1e-6, defaultRopeBase: 1_000_000)
         c.hasQKVBias = true
-        let sections = try f.intArray("qwen2vl.rope.dimension_sections")
-        let used = Array(sections.prefix(3))
-        guard sections.count >= 3, sections.dropFirst(3).allSatisfy({ $0 == 0 }), used.allSatisfy({ $0 >= 0 }),
-              used.reduce(0, +) == c.headDim / 2 else {
-            throw VLMError.badInput("\(f.path): qwen2vl.rope.dimension_sections \(sections) does not split head_dim / 2 = \(c.headDim / 2) over three axes")
-        }
+        let used = try GGUFHyperParameters.mropeSections(f, architecture: "qwen2vl", headDim: c.headDim)
         c.mropeAxes = MultimodalRoPE.contiguousAxes(sections: used)
         return c
     }

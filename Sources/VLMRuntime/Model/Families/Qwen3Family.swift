@@ -14,12 +14,7 @@ enum Qwen3Family {
     /// rows llama.cpp carries inside its input width) is checked against the mmproj by the pair.
     static func configVL(gguf f: GGUFFile, vocabSize: Int) throws -> DecoderConfig {
         var c = try read(f, architecture: "qwen3vl", vocabSize: vocabSize)
-        let sections = try f.intArray("qwen3vl.rope.dimension_sections")
-        let used = Array(sections.prefix(3))
-        guard sections.count >= 3, sections.dropFirst(3).allSatisfy({ $0 == 0 }), used.allSatisfy({ $0 >= 0 }),
-              used.reduce(0, +) == c.headDim / 2 else {
-            throw VLMError.badInput("\(f.path): qwen3vl.rope.dimension_sections \(sections) does not split head_dim / 2 = \(c.headDim / 2) over three axes")
-        }
+        let used = try GGUFHyperParameters.mropeSections(f, architecture: "qwen3vl", headDim: c.headDim)
         c.mropeAxes = MultimodalRoPE.interleavedAxes(sections: used, frequencies: c.headDim / 2)
         return c
     }
